@@ -1,0 +1,12 @@
+//! bcachefs on-disk structures (`libbcachefs/bcachefs_format.h`).
+
+/// Byte offset of the first superblock: sector 8.
+pub const SB_SECTOR_OFFSET: u64 = 8 * 512;
+/// `BCACHE_MAGIC`, the uuid bcache and early bcachefs wrote at offset 24 of the superblock.
+pub const BCACHE_MAGIC: [u8; 16] = [
+    0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca, 0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d, 0x81,
+];
+/// `BCHFS_MAGIC`, the uuid current bcachefs writes at offset 24 of the superblock.
+pub const BCHFS_MAGIC: [u8; 16] = [
+    0xc6, 0x85, 0x73, 0xf6, 0x66, 0xce, 0x90, 0xa9, 0xd9, 0x6a, 0x60, 0xcf, 0x80, 0x3d, 0xf7, 0xef,
+];

@@ -1,0 +1,138 @@
+//! Finding, verifying and choosing among the superblock copies of a btrfs device.
+
+use super::csum::CsumType;
+use crate::image::{Device, Metadump};
+use ondisk_layouts::btrfs::superblock::{MAGIC, SUPER_INFO_SIZE, SUPER_OFFSETS};
+use ondisk_layouts::btrfs::SuperBlock;
+use zerocopy::FromBytes;
+
+/// What the checksum of one superblock copy says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsumStatus {
+    Match,
+    Mismatch,
+    /// csum_type is not one btrfs defines: the copy cannot be verified.
+    UnknownType(u16),
+}
+
+/// One superblock copy as read from a device.
+#[derive(Clone)]
+pub struct SuperCopy {
+    /// 0 for the primary, 1 and 2 for the mirrors.
+    pub mirror: usize,
+    /// Byte offset on the device.
+    pub offset: u64,
+    bytes: Box<[u8; SUPER_INFO_SIZE]>,
+    pub magic_ok: bool,
+    pub csum: CsumStatus,
+}
+
+impl SuperCopy {
+    /// Wraps 4096 bytes read at `offset` and verifies them.
+    pub fn new(mirror: usize, offset: u64, raw: &[u8]) -> Option<SuperCopy> {
+        let bytes: Box<[u8; SUPER_INFO_SIZE]> = Box::new(raw.get(..SUPER_INFO_SIZE)?.try_into().ok()?);
+        let sb = SuperBlock::ref_from_bytes(&bytes[..]).ok()?;
+        let magic_ok = sb.magic.get() == MAGIC;
+        let csum = match CsumType::from_disk(sb.csum_type.get()) {
+            Some(t) if t.verify(&sb.csum, &bytes[32..]) => CsumStatus::Match,
+            Some(_) => CsumStatus::Mismatch,
+            None => CsumStatus::UnknownType(sb.csum_type.get()),
+        };
+        Some(SuperCopy { mirror, offset, bytes, magic_ok, csum })
+    }
+
+    /// The decoded view.
+    pub fn sb(&self) -> &SuperBlock {
+        SuperBlock::ref_from_bytes(&self.bytes[..]).expect("4096 bytes always view as a superblock")
+    }
+
+    /// The raw 4096 bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..]
+    }
+
+    /// A copy we may trust: magic and checksum good.
+    pub fn is_valid(&self) -> bool {
+        self.magic_ok && self.csum == CsumStatus::Match
+    }
+
+    /// The checksum algorithm, if known.
+    pub fn csum_type(&self) -> Option<CsumType> {
+        CsumType::from_disk(self.sb().csum_type.get())
+    }
+}
+
+/// Every superblock copy that fits on the device and carries the btrfs magic (or sits at the
+/// primary offset, so that a damaged primary is still shown).
+pub fn read_copies(dev: &Device) -> Vec<SuperCopy> {
+    SUPER_OFFSETS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &off)| {
+            let raw = dev.read(off, SUPER_INFO_SIZE).ok()?;
+            let copy = SuperCopy::new(i, off, &raw)?;
+            (i == 0 || copy.magic_ok).then_some(copy)
+        })
+        .collect()
+}
+
+/// The superblock stored in a metadump (at its byte offset, as a logical item).
+pub fn read_metadump_copy(md: &Metadump) -> Option<SuperCopy> {
+    let raw = md.read_logical(SUPER_OFFSETS[0], SUPER_INFO_SIZE).ok()?;
+    SuperCopy::new(0, SUPER_OFFSETS[0], &raw)
+}
+
+/// The choice among copies, with its reason in words.
+pub struct Choice {
+    /// Index into the copies, `None` when no copy is valid.
+    pub index: Option<usize>,
+    pub reason: String,
+}
+
+/// Picks the valid copy with the highest generation (the primary on ties), and says why.
+pub fn choose(copies: &[SuperCopy]) -> Choice {
+    let best = copies
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_valid())
+        .max_by_key(|(_, c)| (c.sb().generation.get(), std::cmp::Reverse(c.mirror)));
+    let Some((index, chosen)) = best else {
+        return Choice {
+            index: None,
+            reason: format!("none of {} superblock copies has a good magic and checksum", copies.len()),
+        };
+    };
+    let gen = chosen.sb().generation.get();
+    let mut notes = Vec::new();
+    for c in copies {
+        if c.mirror == chosen.mirror {
+            continue;
+        }
+        let what = if !c.magic_ok {
+            "bad magic".to_string()
+        } else {
+            match c.csum {
+                CsumStatus::Mismatch => "bad checksum".to_string(),
+                CsumStatus::UnknownType(t) => format!("unknown csum_type {t}"),
+                CsumStatus::Match => {
+                    let g = c.sb().generation.get();
+                    if g == gen {
+                        "same generation".to_string()
+                    } else {
+                        format!("generation {g}")
+                    }
+                }
+            }
+        };
+        notes.push(format!("mirror {} at {}: {what}", c.mirror, c.offset));
+    }
+    let mut reason = format!(
+        "using mirror {} at {} (generation {gen}, valid)",
+        chosen.mirror, chosen.offset
+    );
+    if !notes.is_empty() {
+        reason.push_str("; ");
+        reason.push_str(&notes.join("; "));
+    }
+    Choice { index: Some(index), reason }
+}

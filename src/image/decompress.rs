@@ -1,0 +1,122 @@
+//! `.zst` and `.xz` images: decompressed once into a sparse, unlinked temporary file.
+//!
+//! The images we are given are sparse raw volumes (hundreds of MiB apparent, a few MiB of data):
+//! runs of zeros become holes, so the temporary costs what the data costs. The file is unlinked
+//! at creation (`tempfile::tempfile`), so nothing is left behind even if we are killed.
+
+use super::{Device, OpenOptions};
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// A compression format recognised by its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Zstd,
+    Xz,
+}
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
+
+impl Codec {
+    /// Recognises a compressed image by its first bytes (the extension is only a hint for humans).
+    pub fn from_path(path: &Path) -> Result<Option<Codec>> {
+        let mut head = [0u8; 6];
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        if !f.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+            return Ok(None);
+        }
+        let n = read_full(&mut f, &mut head).map_err(|e| Error::io(path, e))?;
+        Ok(if n >= 4 && head[..4] == ZSTD_MAGIC {
+            Some(Codec::Zstd)
+        } else if n == 6 && head == XZ_MAGIC {
+            Some(Codec::Xz)
+        } else {
+            None
+        })
+    }
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Decompresses `path` into a sparse temporary file and opens that as the device.
+pub fn to_sparse_temp(path: &Path, codec: Codec, opts: OpenOptions) -> Result<Device> {
+    let input = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| Error::io(path, e))?);
+    let temp = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let mut out = SparseWriter::new(temp.try_clone().map_err(|e| Error::io(path, e))?);
+    let bad = |e: String| Error::Corrupt(format!("{}: cannot decompress: {e}", path.display()));
+    match codec {
+        Codec::Zstd => {
+            let mut dec = ruzstd::decoding::StreamingDecoder::new(input).map_err(|e| bad(e.to_string()))?;
+            io::copy(&mut dec, &mut out).map_err(|e| bad(e.to_string()))?;
+        }
+        Codec::Xz => {
+            let mut input = input;
+            lzma_rs::xz_decompress(&mut input, &mut out).map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    out.finish().map_err(|e| Error::io(path, e))?;
+    let handle = temp.try_clone().map_err(|e| Error::io(path, e))?;
+    Device::from_file(path.to_path_buf(), handle, opts, Some(temp))
+}
+
+/// Writes a stream to a file, turning aligned all-zero blocks into holes.
+struct SparseWriter {
+    file: File,
+    pos: u64,
+    pending: Vec<u8>,
+}
+
+const SPARSE_BLOCK: usize = 64 << 10;
+
+impl SparseWriter {
+    fn new(file: File) -> Self {
+        SparseWriter { file, pos: 0, pending: Vec::with_capacity(SPARSE_BLOCK) }
+    }
+
+    fn flush_block(&mut self) -> io::Result<()> {
+        if self.pending.iter().any(|&b| b != 0) {
+            self.file.seek(SeekFrom::Start(self.pos))?;
+            self.file.write_all(&self.pending)?;
+        }
+        self.pos += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.flush_block()?;
+        // Trailing holes are not written: set the length explicitly.
+        self.file.set_len(self.pos)
+    }
+}
+
+impl Write for SparseWriter {
+    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        let total = buf.len();
+        while !buf.is_empty() {
+            let take = (SPARSE_BLOCK - self.pending.len()).min(buf.len());
+            self.pending.extend_from_slice(&buf[..take]);
+            buf = &buf[take..];
+            if self.pending.len() == SPARSE_BLOCK {
+                self.flush_block()?;
+            }
+        }
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! One opened device: a mapped or pread-backed, read-only view of its bytes.
+
+use super::OpenOptions;
+use crate::error::{Error, Result};
+use memmap2::Mmap;
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// A read that could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The range lies (partly) past the end of the device.
+    #[error("read of {len} bytes at {offset} is past the end of the device ({size} bytes)")]
+    OutOfRange { offset: u64, len: usize, size: u64 },
+    /// The operating system failed the read.
+    #[error("I/O error reading {len} bytes at {offset}: {message}")]
+    Io { offset: u64, len: usize, message: String },
+    /// The data is not in this image (a metadump holds metadata only; a device is missing).
+    #[error("{0}")]
+    Absent(String),
+}
+
+enum Backing {
+    Mmap(Mmap),
+    Pread(File),
+}
+
+/// A read-only device or image file.
+pub struct Device {
+    path: PathBuf,
+    backing: Backing,
+    size: u64,
+    /// Keeps a decompressed temporary file alive as long as its mapping.
+    _temp: Option<File>,
+}
+
+impl Device {
+    /// Opens `path` read-only. Block devices get their size by seeking to the end (their metadata
+    /// length is 0).
+    pub fn open(path: &Path, opts: OpenOptions) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_file(path.to_path_buf(), file, opts, None)
+    }
+
+    /// Wraps an already opened file (e.g. a decompressed temporary).
+    pub(super) fn from_file(
+        path: PathBuf,
+        mut file: File,
+        opts: OpenOptions,
+        temp: Option<File>,
+    ) -> Result<Self> {
+        let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!("{}: is a directory", path.display())));
+        }
+        let size = if meta.is_file() {
+            meta.len()
+        } else {
+            file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&path, e))?
+        };
+        let backing = if opts.no_mmap || size == 0 {
+            Backing::Pread(file)
+        } else {
+            // SAFETY: the mapping is read-only and private to this process. Another process may
+            // change the file underneath (a live block device); that can only make us read
+            // inconsistent bytes, which every parser must survive anyway, never write memory we
+            // do not own. Users who need stable reads of a changing device pass --no-mmap.
+            let map = unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) }
+                .map_err(|e| Error::io(&path, e))?;
+            Backing::Mmap(map)
+        };
+        Ok(Device { path, backing, size, _temp: temp })
+    }
+
+    /// The path the user gave.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
+    pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|e| e > self.size) {
+            return Err(ReadError::OutOfRange { offset, len, size: self.size });
+        }
+        match &self.backing {
+            Backing::Mmap(map) => {
+                let start = offset as usize;
+                Ok(Cow::Borrowed(&map[start..start + len]))
+            }
+            Backing::Pread(file) => {
+                let mut buf = vec![0u8; len];
+                file.read_exact_at(&mut buf, offset).map_err(|e| ReadError::Io {
+                    offset,
+                    len,
+                    message: e.to_string(),
+                })?;
+                Ok(Cow::Owned(buf))
+            }
+        }
+    }
+
+    /// Reads up to `len` bytes at `offset`, fewer at the end of the device; empty past it.
+    pub fn read_upto(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
+        let avail = self.size.saturating_sub(offset).min(len as u64) as usize;
+        self.read(offset.min(self.size), avail)
+    }
+}

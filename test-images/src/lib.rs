@@ -1,0 +1,1 @@
+//! Test image builders, named corruptions and the case manifest for ondisk.
