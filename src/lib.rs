@@ -8,6 +8,7 @@ pub mod btrfs;
 pub mod cli;
 pub mod detect;
 pub mod error;
+pub mod findings;
 pub mod image;
 pub mod record;
 
