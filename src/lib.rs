@@ -9,6 +9,7 @@ pub mod cli;
 pub mod detect;
 pub mod error;
 pub mod findings;
+pub mod hammer;
 pub mod image;
 pub mod record;
 

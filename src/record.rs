@@ -147,3 +147,31 @@ mod tests {
         assert_eq!(j, r#"{"type":"item","name":{"bytes":"Yf9i"},"n":18446744073709551615}"#);
     }
 }
+
+/// Splits seconds since the epoch into UTC (year, month, day, hour, minute, second), proleptic
+/// Gregorian calendar (Howard Hinnant's days-from-civil inverse), for printing on-disk times the
+/// way the reference tools do without depending on the local time zone.
+pub fn civil_time(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn civil_time_matches_known_dates() {
+        assert_eq!(super::civil_time(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(super::civil_time(1_795_251_593), (2026, 11, 21, 8, 59, 53));
+        assert_eq!(super::civil_time(-1), (1969, 12, 31, 23, 59, 59));
+    }
+}

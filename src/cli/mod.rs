@@ -1,47 +1,28 @@
 //! The command line: one file per subcommand, exit codes as fsck(8).
+//!
+//! Each subcommand opens the device set, detects the filesystem, and hands over to that
+//! filesystem's printer (`crate::<fs>::cmd`). Results go to stdout, diagnostics to stderr.
 
+mod args;
+pub mod check;
 mod detect;
-mod output;
+mod dispatch;
+mod kinds;
+pub mod output;
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+pub use args::*;
+use clap::Parser;
 
 /// Exit code: no errors.
 pub const EXIT_OK: i32 = 0;
+/// Exit code: an assertion (`--expect`/`--allow`) did not hold.
+pub const EXIT_ASSERT: i32 = 1;
 /// Exit code: the filesystem has errors.
 pub const EXIT_ERRORS: i32 = 4;
 /// Exit code: operational error (cannot read, not a filesystem).
 pub const EXIT_OPERATIONAL: i32 = 8;
 /// Exit code: usage error.
 pub const EXIT_USAGE: i32 = 16;
-
-/// Read, decode, check and browse raw images of btrfs, bcachefs and HAMMER. Read-only, always.
-#[derive(Parser, Debug)]
-#[command(name = "ondisk", version, about)]
-pub struct Cli {
-    /// Read with pread instead of mmap (for devices that may change underneath).
-    #[arg(long, global = true)]
-    pub no_mmap: bool,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Arguments every subcommand shares.
-#[derive(clap::Args, Debug)]
-pub struct Common {
-    /// The devices (or image files) of one filesystem.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// JSON Lines on stdout, one object per line with a "type".
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Which filesystem is on each path, and which members of a set are present.
-    Detect(Common),
-}
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
@@ -56,6 +37,11 @@ pub fn main() -> i32 {
     let opts = crate::image::OpenOptions { no_mmap: cli.no_mmap };
     let result = match &cli.command {
         Command::Detect(c) => detect::run(c, opts),
+        Command::Super(a) => dispatch::super_(a, opts),
+        Command::Dump(a) => dispatch::dump(a, opts),
+        Command::Map(a) => dispatch::map(a, opts),
+        Command::Check(a) => check::run(a, opts),
+        Command::Kinds(a) => kinds::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,72 @@
+//! Open the device set, detect the filesystem, hand over to that filesystem's printer.
+
+use super::output::{finish, Out};
+use super::{DumpArgs, MapArgs, SuperArgs};
+use crate::detect::{detect, FsKind};
+use crate::image::{DeviceSet, OpenOptions};
+use crate::{Error, Result};
+use std::path::PathBuf;
+
+/// Opens the paths and finds the one filesystem they hold.
+pub fn open(paths: &[PathBuf], opts: OpenOptions) -> Result<(DeviceSet, FsKind)> {
+    let set = DeviceSet::open(paths, opts)?;
+    let mut kind = None;
+    for m in &set.members {
+        let d = detect(m).ok_or_else(|| Error::NotAFilesystem(m.path().to_path_buf()))?;
+        match kind {
+            None => kind = Some(d.kind),
+            Some(k) if k != d.kind => {
+                return Err(Error::Usage(format!(
+                    "{}: is {}, the other paths are {}: one filesystem at a time",
+                    m.path().display(),
+                    d.kind.name(),
+                    k.name()
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let kind = kind.ok_or_else(|| Error::Usage("no path given".into()))?;
+    Ok((set, kind))
+}
+
+fn unsupported(kind: FsKind, what: &str) -> Error {
+    Error::Unsupported(format!("{what} is not implemented for {} yet", kind.name()))
+}
+
+pub fn super_(a: &SuperArgs, opts: OpenOptions) -> Result<i32> {
+    let (set, kind) = open(&a.common.paths, opts)?;
+    let mut out = Out::new();
+    let code = match kind {
+        FsKind::Btrfs => crate::btrfs::cmd::super_(&set, a, &mut out),
+        FsKind::Hammer => crate::hammer::cmd::super_(&set, a, &mut out),
+        k => return Err(unsupported(k, "super")),
+    };
+    finish(out.flush())?;
+    code
+}
+
+pub fn dump(a: &DumpArgs, opts: OpenOptions) -> Result<i32> {
+    let (set, kind) = open(&a.common.paths, opts)?;
+    let mut out = Out::new();
+    let code = match kind {
+        FsKind::Btrfs => crate::btrfs::cmd::dump(&set, a, &mut out),
+        FsKind::Hammer => crate::hammer::cmd::dump(&set, a, &mut out),
+        k => return Err(unsupported(k, "dump")),
+    };
+    finish(out.flush())?;
+    code
+}
+
+pub fn map(a: &MapArgs, opts: OpenOptions) -> Result<i32> {
+    let (paths, addr) = a.split()?;
+    let (set, kind) = open(&paths, opts)?;
+    let mut out = Out::new();
+    let code = match kind {
+        FsKind::Btrfs => crate::btrfs::cmd::map(&set, addr, a.json, &mut out),
+        FsKind::Hammer => crate::hammer::cmd::map(&set, addr, a.json, &mut out),
+        k => return Err(unsupported(k, "map")),
+    };
+    finish(out.flush())?;
+    code
+}

@@ -1,0 +1,10 @@
+//! HAMMER checks.
+
+use crate::cli::check::CheckOptions;
+use crate::findings::Report;
+use crate::image::DeviceSet;
+
+/// Checks a HAMMER volume set.
+pub fn run(_set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
+    Err(crate::Error::Unsupported("HAMMER check is not implemented yet".into()))
+}
