@@ -1,9 +1,16 @@
 //! btrfs: superblocks, the chunk map, tree walks, item decoding, checks.
 
 pub mod check;
+pub mod chunk_map;
 pub mod cmd;
 pub mod csum;
+pub mod dump;
+pub mod fs;
+pub mod items;
+pub mod names;
+pub mod node;
 pub mod superblock;
+pub mod walk;
 
 /// Every btrfs finding kind.
 pub static KINDS: &[&crate::findings::Kind] = &[];

@@ -1,0 +1,252 @@
+//! An opened btrfs filesystem: the chosen superblock, the devices by devid, the chunk map, and
+//! reading tree blocks by logical address with mirror fallback.
+
+use super::chunk_map::{ChunkInfo, ChunkMap, PhysPiece};
+use super::csum::CsumType;
+use super::node::Node;
+use super::superblock::{self, SuperCopy};
+use crate::image::{Device, DeviceSet, Member, Metadump, ReadError};
+use crate::{Error, Result};
+use ondisk_layouts::btrfs::*;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+
+/// One device of the filesystem as found among the paths.
+pub struct FsDevice<'a> {
+    pub devid: u64,
+    pub dev: &'a Device,
+    /// Every superblock copy read from it.
+    pub copies: Vec<SuperCopy>,
+    /// The copy chosen on this device, and why.
+    pub chosen: Option<usize>,
+    pub reason: String,
+}
+
+/// An opened btrfs filesystem.
+pub struct Filesystem<'a> {
+    /// Devices present, by devid.
+    pub devices: BTreeMap<u64, FsDevice<'a>>,
+    /// The metadump the filesystem came from, when it did.
+    pub metadump: Option<&'a Metadump>,
+    /// The superblock in use (newest valid copy over all devices).
+    pub sb: SuperCopy,
+    /// Why that copy.
+    pub sb_reason: String,
+    pub csum: Option<CsumType>,
+    pub nodesize: u32,
+    pub sectorsize: u32,
+    pub chunks: ChunkMap,
+    /// Problems met while bootstrapping (bad sys_chunk_array entries, unreadable chunk tree).
+    pub problems: Vec<String>,
+}
+
+/// A tree block as read, with what its verification said.
+pub struct Block<'a> {
+    pub node: Node<'a>,
+    pub bytenr: u64,
+    /// Which copy it came from.
+    pub mirror: usize,
+    /// Checksum good on this copy.
+    pub csum_ok: bool,
+    /// Copies tried before this one, with why each was rejected.
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Why a block could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("logical {0} is not mapped by any chunk")]
+    Unmapped(u64),
+    #[error("block {bytenr}: no copy could be read: {why}")]
+    Unreadable { bytenr: u64, why: String },
+}
+
+impl<'a> Filesystem<'a> {
+    /// Opens the filesystem on a device set: picks the superblock, builds the chunk map.
+    pub fn open(set: &'a DeviceSet) -> Result<Self> {
+        let mut devices = BTreeMap::new();
+        let mut metadump = None;
+        let mut best: Option<(SuperCopy, String)> = None;
+        for m in &set.members {
+            let (copies, choice) = match m {
+                Member::Metadump(md) => {
+                    metadump = Some(md);
+                    let c = superblock::read_metadump_copy(md).into_iter().collect::<Vec<_>>();
+                    let ch = superblock::choose(&c);
+                    (c, ch)
+                }
+                Member::Raw(dev) => {
+                    let c = superblock::read_copies(dev);
+                    let ch = superblock::choose(&c);
+                    (c, ch)
+                }
+            };
+            let Some(i) = choice.index else {
+                return Err(Error::Corrupt(format!("{}: {}", m.path().display(), choice.reason)));
+            };
+            let copy = copies[i].clone();
+            if let Some((b, _)) = &best {
+                if b.sb().fsid != copy.sb().fsid {
+                    return Err(Error::Usage(format!(
+                        "{}: belongs to another filesystem (fsid {})",
+                        m.path().display(),
+                        crate::detect::uuid_text(&copy.sb().fsid)
+                    )));
+                }
+            }
+            if best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
+                best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
+            }
+            if let Member::Raw(dev) = m {
+                let devid = copy.sb().dev_item.devid.get();
+                if devices.contains_key(&devid) {
+                    return Err(Error::Usage(format!("{}: devid {devid} given twice", m.path().display())));
+                }
+                devices.insert(devid, FsDevice { devid, dev, copies, chosen: Some(i), reason: choice.reason });
+            }
+        }
+        let (sb, sb_reason) = best.ok_or_else(|| Error::Usage("no device given".into()))?;
+        let s = sb.sb();
+        let nodesize = s.nodesize.get();
+        let sectorsize = s.sectorsize.get();
+        if !(4096..=65536).contains(&nodesize) || !nodesize.is_power_of_two() {
+            return Err(Error::Corrupt(format!("superblock nodesize {nodesize} is not a power of two in 4K..64K")));
+        }
+        let mut fs = Filesystem {
+            devices,
+            metadump,
+            csum: sb.csum_type(),
+            nodesize,
+            sectorsize,
+            sb_reason,
+            sb,
+            chunks: ChunkMap::default(),
+            problems: Vec::new(),
+        };
+        let sys_len = (fs.sb.sb().sys_chunk_array_size.get() as usize).min(superblock_sys_array_max());
+        let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
+        fs.problems = fs.chunks.load_sys_array(&array);
+        fs.load_chunk_tree();
+        Ok(fs)
+    }
+
+    /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM chunks).
+    fn load_chunk_tree(&mut self) {
+        let root = self.sb.sb().chunk_root.get();
+        let mut found = Vec::new();
+        let mut problems = Vec::new();
+        super::walk::walk_tree(self, root, None, &mut |ev| match ev {
+            super::walk::Event::Block(b, _) => {
+                for item in b.node.items() {
+                    if item.key.type_ != CHUNK_ITEM_KEY {
+                        continue;
+                    }
+                    match b.node.item_data(item) {
+                        Ok(data) => match ChunkInfo::parse(item.key.offset.get(), data) {
+                            Ok((c, _)) => found.push(c),
+                            Err(e) => problems.push(format!("chunk tree: {}", e.0)),
+                        },
+                        Err(_) => problems.push(format!("chunk tree: item data of chunk {} outside its block", item.key.offset.get())),
+                    }
+                }
+            }
+            super::walk::Event::Error { bytenr, error, .. } => problems.push(format!("chunk tree block {bytenr}: {error}")),
+        });
+        for c in found {
+            if let Err(e) = self.chunks.insert(c) {
+                // The same chunk in both the sys array and the tree is normal; only real clashes.
+                problems.push(format!("chunk tree: {}", e.0));
+            }
+        }
+        self.problems.extend(problems);
+    }
+
+    /// Reads the bytes of one copy of a logical range.
+    fn read_copy(&self, pieces: &[PhysPiece]) -> Result<Cow<'a, [u8]>, ReadError> {
+        let read_piece = |p: &PhysPiece| -> Result<Cow<'a, [u8]>, ReadError> {
+            let d = self
+                .devices
+                .get(&p.devid)
+                .ok_or_else(|| ReadError::Absent(format!("device {} is missing", p.devid)))?;
+            d.dev.read(p.physical, p.len as usize)
+        };
+        match pieces {
+            [one] => read_piece(one),
+            many => {
+                let mut buf = Vec::new();
+                for p in many {
+                    buf.extend_from_slice(&read_piece(p)?);
+                }
+                Ok(Cow::Owned(buf))
+            }
+        }
+    }
+
+    /// Every copy of a logical range, read (or why not).
+    pub fn read_logical_copies(&self, logical: u64, len: usize) -> Result<Vec<Result<Cow<'a, [u8]>, ReadError>>, BlockError> {
+        if let Some(md) = self.metadump {
+            return Ok(vec![md.read_logical(logical, len)]);
+        }
+        let copies = self.chunks.map(logical, len as u64).ok_or(BlockError::Unmapped(logical))?;
+        Ok(copies.iter().map(|c| self.read_copy(c)).collect())
+    }
+
+    /// Reads and verifies one tree block: the first copy whose checksum and bytenr are good,
+    /// else the first copy that could be read at all (marked bad), else an error.
+    pub fn read_block(&self, bytenr: u64) -> Result<Block<'a>, BlockError> {
+        let n = self.nodesize as usize;
+        let copies = self.read_logical_copies(bytenr, n)?;
+        let mut rejected = Vec::new();
+        let mut fallback = None;
+        for (mirror, c) in copies.into_iter().enumerate() {
+            let bytes = match c {
+                Ok(b) => b,
+                Err(e) => {
+                    rejected.push((mirror, e.to_string()));
+                    continue;
+                }
+            };
+            let Some(node) = Node::new(bytes) else {
+                rejected.push((mirror, "short read".into()));
+                continue;
+            };
+            let csum_ok = self.csum.is_some_and(|t| t.verify(&node.header().csum, &node.bytes()[32..]));
+            let bytenr_ok = node.header().bytenr.get() == bytenr;
+            if csum_ok && bytenr_ok {
+                return Ok(Block { node, bytenr, mirror, csum_ok, rejected });
+            }
+            let why = if !csum_ok { "checksum mismatch" } else { "bytenr mismatch" };
+            rejected.push((mirror, why.into()));
+            if fallback.is_none() {
+                fallback = Some((node, mirror, csum_ok));
+            }
+        }
+        match fallback {
+            Some((node, mirror, csum_ok)) => Ok(Block { node, bytenr, mirror, csum_ok, rejected }),
+            None => Err(BlockError::Unreadable {
+                bytenr,
+                why: rejected.iter().map(|(m, w)| format!("copy {m}: {w}")).collect::<Vec<_>>().join("; "),
+            }),
+        }
+    }
+
+    /// Devids named by chunk stripes that are not among the devices given.
+    pub fn missing_devids(&self) -> Vec<u64> {
+        if self.metadump.is_some() {
+            return Vec::new();
+        }
+        let mut seen = HashSet::new();
+        let mut missing: Vec<u64> = self
+            .chunks
+            .chunks()
+            .flat_map(|c| c.stripes.iter().map(|s| s.devid))
+            .filter(|d| !self.devices.contains_key(d) && seen.insert(*d))
+            .collect();
+        missing.sort_unstable();
+        missing
+    }
+}
+
+fn superblock_sys_array_max() -> usize {
+    ondisk_layouts::btrfs::superblock::SYSTEM_CHUNK_ARRAY_SIZE
+}
