@@ -52,7 +52,8 @@ fn print(out: &mut Out, json: bool, found: &[(PathBuf, Detected)]) -> std::io::R
         }
     }
     // Sets: group by filesystem and uuid, say which members are present and which are missing.
-    let mut sets: BTreeMap<(FsKind, [u8; 16]), Vec<(&PathBuf, &Detected)>> = BTreeMap::new();
+    type SetKey = (FsKind, [u8; 16]);
+    let mut sets: BTreeMap<SetKey, Vec<(&PathBuf, &Detected)>> = BTreeMap::new();
     for (p, d) in found {
         sets.entry((d.kind, d.uuid)).or_default().push((p, d));
     }

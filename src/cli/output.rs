@@ -8,6 +8,12 @@ pub struct Out {
     w: BufWriter<Stdout>,
 }
 
+impl Default for Out {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Out {
     pub fn new() -> Self {
         Out { w: BufWriter::with_capacity(1 << 16, io::stdout()) }
