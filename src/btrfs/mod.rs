@@ -13,4 +13,4 @@ pub mod superblock;
 pub mod walk;
 
 /// Every btrfs finding kind.
-pub static KINDS: &[&crate::findings::Kind] = &[];
+pub static KINDS: &[&crate::findings::Kind] = check::kinds::ALL;

@@ -1,0 +1,71 @@
+//! btrfs finding kinds. Names follow `btrfs check`'s own wording where it has one, so users
+//! recognise them ("parent transid verify failed" → `transid_mismatch`).
+
+use crate::findings::{Kind, Severity::*};
+
+macro_rules! kinds {
+    ($($name:ident = $id:literal, $sev:ident, $meaning:literal;)*) => {
+        $(
+            #[doc = $meaning]
+            pub static $name: Kind = Kind { id: $id, severity: $sev, meaning: $meaning };
+        )*
+        /// Every btrfs kind.
+        pub static ALL: &[&Kind] = &[$(&$name),*];
+    };
+}
+
+kinds! {
+    // Superblock.
+    SUPER_CSUM_MISMATCH = "btrfs.super_csum_mismatch", Error,
+        "a superblock copy's checksum does not match its contents (a warning when another copy is good)";
+    SUPER_BAD_MAGIC = "btrfs.super_bad_magic", Warning,
+        "a superblock mirror location that fits on the device holds no btrfs magic";
+    SUPER_MIRROR_STALE = "btrfs.super_mirror_stale", Warning,
+        "a valid superblock mirror has an older generation than the copy in use";
+    SUPER_MIRROR_MISMATCH = "btrfs.super_mirror_mismatch", Warning,
+        "valid superblock copies of the same generation differ in a field that matters";
+    SUPER_ROOT_GENERATION = "btrfs.super_root_generation", Error,
+        "a root's generation in the superblock is newer than the superblock's generation";
+    SUPER_BAD_GEOMETRY = "btrfs.super_bad_geometry", Error,
+        "sectorsize, nodesize, stripesize or total_bytes is invalid";
+    SYS_CHUNK_ARRAY = "btrfs.sys_chunk_array", Error,
+        "the superblock's sys_chunk_array holds an entry that cannot be mapped";
+    // Chunk map.
+    CHUNK_BAD = "btrfs.chunk_bad", Error,
+        "a chunk item is malformed or overlaps another chunk";
+    DEVICE_MISSING = "btrfs.device_missing", Warning,
+        "a device named by chunk stripes is not among the paths given";
+    // Tree blocks.
+    TREE_BLOCK_UNREADABLE = "btrfs.tree_block_unreadable", Error,
+        "no copy of a tree block could be read (unmapped address, missing device, short image)";
+    TREE_BLOCK_CSUM = "btrfs.tree_block_csum", Error,
+        "a tree block's checksum does not match (a warning when another copy is good)";
+    TREE_BLOCK_BYTENR = "btrfs.tree_block_bytenr", Error,
+        "a tree block's header bytenr is not the address it was read from";
+    TREE_BLOCK_FSID = "btrfs.tree_block_fsid", Error,
+        "a tree block's fsid is not the filesystem's (or its metadata_uuid)";
+    TREE_BLOCK_CHUNK_UUID = "btrfs.tree_block_chunk_uuid", Error,
+        "a tree block's chunk_tree_uuid differs from the chunk tree's";
+    TREE_BLOCK_LEVEL = "btrfs.tree_block_level", Error,
+        "a tree block's level is out of range or not one below its parent's";
+    TREE_BLOCK_NRITEMS = "btrfs.tree_block_nritems", Error,
+        "a tree block's nritems is zero where it must not be, or more than fit";
+    KEY_ORDER = "btrfs.key_order", Error,
+        "keys in a tree block are not in strictly increasing order";
+    ITEM_OFFSET = "btrfs.item_offset", Error,
+        "a leaf item's data lies outside the block or overlaps another item's";
+    // Parent/child.
+    TRANSID_MISMATCH = "btrfs.transid_mismatch", Error,
+        "parent transid verify failed: a child's generation differs from its parent pointer's";
+    FIRST_KEY_MISMATCH = "btrfs.first_key_mismatch", Error,
+        "a child's first key differs from the key in its parent pointer";
+    OWNER_MISMATCH = "btrfs.owner_mismatch", Error,
+        "a tree block's owner is not the tree it was reached from";
+    ROOT_ITEM_MISMATCH = "btrfs.root_item_mismatch", Error,
+        "a root item's generation or level disagrees with the block it points to";
+    TREE_CYCLE = "btrfs.tree_cycle", Error,
+        "a tree block is reached twice within one tree (a cycle or a cross-linked pointer)";
+    // Log tree.
+    LOG_REPLAY_PENDING = "btrfs.log_replay_pending", Info,
+        "the filesystem has an unreplayed log tree (log_root != 0): the next mount replays it";
+}

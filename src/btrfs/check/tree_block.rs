@@ -1,0 +1,148 @@
+//! Tree block family: what one block says about itself (checksum per copy, bytenr, fsid,
+//! chunk tree uuid, level, nritems, key order, item offsets), and whether it agrees with the
+//! pointer it was reached through (transid, first key, level, owner).
+
+use super::kinds::*;
+use crate::btrfs::fs::{Block, Filesystem};
+use crate::btrfs::names::key_text;
+use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::tree::{HEADER_SIZE, MAX_LEVEL};
+use ondisk_layouts::btrfs::{DiskKey, Item, FEATURE_INCOMPAT_METADATA_UUID};
+
+/// What the pointer (or root item, or superblock field) leading to a block expects of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect {
+    pub tree: u64,
+    pub level: Option<u8>,
+    pub generation: Option<u64>,
+    pub first_key: Option<DiskKey>,
+    /// The owner the block must carry, for trees whose blocks are never shared.
+    pub owner: Option<u64>,
+    pub parent: Option<u64>,
+    /// Whether this is the root of its tree (an empty leaf is allowed there only).
+    pub is_root: bool,
+}
+
+fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: String) -> Finding {
+    let mut f = Finding::new(kind, msg)
+        .at("logical", b.bytenr)
+        .at("tree", e.tree)
+        .at("level", b.node.level())
+        .ctx("generation", b.node.header().generation.get());
+    if let Some(p) = e.parent {
+        f = f.at("parent", p);
+    }
+    f
+}
+
+/// Checks one block that could be read. Returns false when it is too damaged to descend into.
+pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16]>, report: &mut Report) -> bool {
+    let h = b.node.header();
+    // Checksum per copy: a bad copy next to a good one is a warning; no good copy is an error.
+    for (mirror, why) in &b.rejected {
+        if why.contains("checksum") || why.contains("bytenr") {
+            report.push(
+                finding(&TREE_BLOCK_CSUM, b, e, format!("copy {mirror} of block {}: {why}", b.bytenr))
+                    .severity(Severity::Warning)
+                    .at("mirror", *mirror as u64),
+            );
+        }
+    }
+    if !b.csum_ok {
+        report.push(finding(&TREE_BLOCK_CSUM, b, e, format!("block {}: checksum mismatch on every copy", b.bytenr)).at("mirror", b.mirror as u64));
+    }
+    if h.bytenr.get() != b.bytenr {
+        report.push(finding(&TREE_BLOCK_BYTENR, b, e, format!("block at {} says it is at {}", b.bytenr, h.bytenr.get()))
+            .ctx("expected", b.bytenr).ctx("found", h.bytenr.get()));
+        return false;
+    }
+    let sb = fs.sb.sb();
+    let fsid = if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid };
+    if h.fsid != fsid {
+        report.push(finding(&TREE_BLOCK_FSID, b, e, format!("block {} has fsid {}", b.bytenr, crate::detect::uuid_text(&h.fsid)))
+            .ctx("expected", crate::detect::uuid_text(&fsid)).ctx("found", crate::detect::uuid_text(&h.fsid)));
+        return false;
+    }
+    if let Some(cu) = chunk_uuid {
+        if &h.chunk_tree_uuid != cu {
+            report.push(finding(&TREE_BLOCK_CHUNK_UUID, b, e, format!("block {} has chunk_tree_uuid {}", b.bytenr, crate::detect::uuid_text(&h.chunk_tree_uuid)))
+                .ctx("expected", crate::detect::uuid_text(cu)).ctx("found", crate::detect::uuid_text(&h.chunk_tree_uuid)));
+        }
+    }
+    let level = h.level;
+    if level >= MAX_LEVEL {
+        report.push(finding(&TREE_BLOCK_LEVEL, b, e, format!("block {} has level {level}, above the maximum {}", b.bytenr, MAX_LEVEL - 1)));
+        return false;
+    }
+    if let Some(want) = e.level {
+        if level != want {
+            report.push(finding(&TREE_BLOCK_LEVEL, b, e, format!("block {} has level {level}, expected {want}", b.bytenr))
+                .ctx("expected", want).ctx("found", level));
+            return false;
+        }
+    }
+    if let Some(g) = e.generation {
+        if h.generation.get() != g {
+            report.push(finding(&TRANSID_MISMATCH, b, e, format!("parent transid verify failed on {} wanted {g} found {}", b.bytenr, h.generation.get()))
+                .ctx("expected", g).ctx("found", h.generation.get()));
+        }
+    }
+    if let Some(o) = e.owner {
+        if h.owner.get() != o {
+            report.push(finding(&OWNER_MISMATCH, b, e, format!("block {} has owner {}, reached from tree {o}", b.bytenr, h.owner.get()))
+                .ctx("expected", o).ctx("found", h.owner.get()));
+        }
+    }
+    let n = b.node.nritems() as usize;
+    if n > b.node.max_slots() {
+        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} claims {n} items, at most {} fit", b.bytenr, b.node.max_slots()))
+            .ctx("found", n as u64).ctx("max", b.node.max_slots() as u64));
+    } else if n == 0 && !(e.is_root && b.node.is_leaf()) {
+        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} has no items", b.bytenr)));
+    }
+    if let (Some(want), Some(got)) = (e.first_key, b.node.first_key()) {
+        if want.triple() != got.triple() {
+            report.push(finding(&FIRST_KEY_MISMATCH, b, e, format!("block {} starts with {}, its parent says {}", b.bytenr, key_text(got), key_text(&want)))
+                .ctx("expected", key_text(&want)).ctx("found", key_text(got)));
+        }
+    }
+    check_key_order(b, e, report);
+    if b.node.is_leaf() {
+        check_item_offsets(fs, b, e, report);
+    }
+    true
+}
+
+fn check_key_order(b: &Block, e: &Expect, report: &mut Report) {
+    let keys: Vec<&DiskKey> = if b.node.is_leaf() {
+        b.node.items().iter().map(|i| &i.key).collect()
+    } else {
+        b.node.ptrs().iter().map(|p| &p.key).collect()
+    };
+    for (slot, w) in keys.windows(2).enumerate() {
+        if w[0].triple() >= w[1].triple() {
+            report.push(finding(&KEY_ORDER, b, e, format!("block {} slot {}: {} is not below {}", b.bytenr, slot + 1, key_text(w[0]), key_text(w[1])))
+                .at("slot", (slot + 1) as u64));
+        }
+    }
+}
+
+/// Leaf item data must be packed from the end of the block downwards, each item's data ending
+/// where the previous one's starts, and stay clear of the item array.
+fn check_item_offsets(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Report) {
+    let data_size = u64::from(fs.nodesize) - HEADER_SIZE as u64;
+    let items: &[Item] = b.node.items();
+    let array_end = (items.len() * core::mem::size_of::<Item>()) as u64;
+    let mut expected_end = data_size;
+    for (slot, it) in items.iter().enumerate() {
+        let (off, size) = (u64::from(it.offset.get()), u64::from(it.size.get()));
+        let end = off + size;
+        if end > data_size || off < array_end || end != expected_end {
+            report.push(finding(&ITEM_OFFSET, b, e, format!(
+                "block {} slot {slot} ({}): data at {off}+{size} should end at {expected_end}", b.bytenr, key_text(&it.key)))
+                .at("slot", slot as u64).at("key", key_text(&it.key))
+                .ctx("offset", off).ctx("size", size).ctx("expected_end", expected_end));
+        }
+        expected_end = off.min(expected_end);
+    }
+}
