@@ -54,7 +54,7 @@ impl Device {
     ) -> Result<Self> {
         let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
         if meta.is_dir() {
-            return Err(Error::Usage(format!("{}: is a directory", path.display())));
+            return Err(Error::io(&path, std::io::Error::from(std::io::ErrorKind::IsADirectory)));
         }
         let size = if meta.is_file() {
             meta.len()

@@ -132,7 +132,7 @@ fn check_key_order(b: &Block, e: &Expect, report: &mut Report) {
 fn check_item_offsets(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Report) {
     let data_size = u64::from(fs.nodesize) - HEADER_SIZE as u64;
     let items: &[Item] = b.node.items();
-    let array_end = (items.len() * core::mem::size_of::<Item>()) as u64;
+    let array_end = core::mem::size_of_val(items) as u64;
     let mut expected_end = data_size;
     for (slot, it) in items.iter().enumerate() {
         let (off, size) = (u64::from(it.offset.get()), u64::from(it.size.get()));

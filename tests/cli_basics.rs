@@ -1,0 +1,92 @@
+//! The command line as a user meets it: exit codes, one-line errors, detection, assertions.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ondisk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ondisk")).args(args).output().expect("run ondisk")
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.join("images").is_dir() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
+    eprintln!("SKIP: ../shared is not present");
+    None
+}
+
+#[test]
+fn usage_errors_exit_16() {
+    assert_eq!(ondisk(&["dump"]).status.code(), Some(16));
+    assert_eq!(ondisk(&["no-such-subcommand"]).status.code(), Some(16));
+    assert_eq!(ondisk(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn unreadable_paths_exit_8_with_one_line() {
+    let o = ondisk(&["detect", "/nonexistent/image"]);
+    assert_eq!(o.status.code(), Some(8));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/image"));
+
+    let dir = tempfile_dir();
+    let empty = dir.join("empty.img");
+    std::fs::write(&empty, b"").unwrap();
+    let zeros = dir.join("zeros.img");
+    std::fs::write(&zeros, vec![0u8; 1 << 20]).unwrap();
+    for p in [&empty, &zeros, &dir] {
+        let o = ondisk(&["super", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(8), "{}", p.display());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+fn tempfile_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ondisk-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn detect_names_all_three_filesystems_and_set_members() {
+    let Some(shared) = shared() else { return };
+    let img = |p: &str| shared.join("images").join(p).to_string_lossy().into_owned();
+    let o = ondisk(&[
+        "detect",
+        "--json",
+        &img("btrfs/k-raid5/k-raid5.dev1.img.zst"),
+        &img("btrfs/k-raid5/k-raid5.dev3.img.zst"),
+        &img("hammer/v7-2vol/v7_2vol_vol0.img.zst"),
+        &img("bcachefs/a-empty/a.img.zst"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let devices: Vec<_> = lines.iter().filter(|l| l["type"] == "device").collect();
+    assert_eq!(devices.iter().map(|d| d["fs"].as_str().unwrap()).collect::<Vec<_>>(), ["btrfs", "btrfs", "hammer", "bcachefs"]);
+    assert_eq!(devices[0]["uuid"], "00000000-0000-4000-8000-000000000113");
+    assert_eq!(devices[2]["label"], "TWOVOL");
+    assert_eq!(devices[2]["version"], "7");
+    assert_eq!(devices[3]["version"], "1.39");
+    let raid5 = lines.iter().find(|l| l["type"] == "set" && l["fs"] == "btrfs").unwrap();
+    assert_eq!(raid5["present"], serde_json::json!([1, 3]));
+    assert_eq!(raid5["missing"], serde_json::json!([2]));
+    let hammer = lines.iter().find(|l| l["type"] == "set" && l["fs"] == "hammer").unwrap();
+    assert_eq!(hammer["missing"], serde_json::json!([1]));
+}
+
+#[test]
+fn metadumps_are_detected_in_place() {
+    let Some(shared) = shared() else { return };
+    let p = shared.join("corpus/btrfs-progs/fsck-tests/001-bad-file-extent-bytenr/default_case.img");
+    let o = ondisk(&["detect", "--json", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(v["fs"], "btrfs");
+    assert_eq!(v["details"]["container"], "btrfs-image metadump");
+}
