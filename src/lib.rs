@@ -5,6 +5,7 @@
 //! filesystem's module ([`btrfs`]).
 
 pub mod btrfs;
+pub mod check;
 pub mod cli;
 pub mod detect;
 pub mod error;

@@ -1,10 +1,8 @@
 //! `ondisk check`: run a filesystem's checks, print findings, turn them into an exit code or an
 //! assertion (`--expect`/`--allow`).
 
-use super::dispatch::open;
 use super::output::{finish, Out};
 use super::{CheckArgs, GroupBy, EXIT_ASSERT, EXIT_ERRORS, EXIT_OK};
-use crate::detect::FsKind;
 use crate::findings::{Finding, Report, Severity};
 use crate::image::OpenOptions;
 use crate::record::Value;
@@ -15,28 +13,20 @@ use std::io::Write;
 /// How many findings of each kind the human output shows without `--all`.
 const FIRST_FEW: usize = 5;
 
-/// What a check run is asked to do, filesystem-independent.
-#[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
-    pub check_data_csum: bool,
-}
+pub use crate::check::CheckOptions;
 
 pub fn run(a: &CheckArgs, opts: OpenOptions) -> Result<i32> {
     let expect = parse_expect(&a.expect)?;
-    let (set, kind) = open(&a.common.paths, opts)?;
-    let copts = CheckOptions { check_data_csum: a.check_data_csum };
-    let report = match kind {
-        FsKind::Btrfs => crate::btrfs::check::run(&set, &copts)?,
-        FsKind::Hammer => crate::hammer::check::run(&set, &copts)?,
-        k => return Err(Error::Unsupported(format!("check is not implemented for {} yet", k.name()))),
-    };
+    let copts = CheckOptions { check_data_csum: a.check_data_csum, open: opts };
+    let report = crate::check::check_paths(&a.common.paths, &copts)?;
     let mut out = Out::new();
     finish(print(&mut out, a, &report).and_then(|_| out.flush()))?;
     if !a.expect.is_empty() || !a.allow.is_empty() {
-        let diff = assertion_diff(&report, &expect, &a.allow);
-        if diff.is_empty() {
+        let expect: Vec<(&str, Option<usize>)> = expect.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let allow: Vec<&str> = a.allow.iter().map(String::as_str).collect();
+        let Err(diff) = crate::check::assert_findings(&report, &expect, &allow) else {
             return Ok(EXIT_OK);
-        }
+        };
         eprintln!("ondisk: findings do not match the expectation:");
         for line in diff {
             eprintln!("  {line}");
@@ -58,36 +48,6 @@ fn parse_expect(v: &[String]) -> Result<Vec<(String, Option<usize>)>> {
             None => Ok((s.clone(), None)),
         })
         .collect()
-}
-
-/// The lines of the expected-vs-found diff; empty when the assertion holds.
-///
-/// Every expected kind must occur (exactly COUNT times when given); every error or warning kind
-/// found must be expected or allowed. Info findings (a pending log replay, an unset advisory
-/// checksum) only take part when expected.
-pub fn assertion_diff(report: &Report, expect: &[(String, Option<usize>)], allow: &[String]) -> Vec<String> {
-    let mut found: BTreeMap<&str, (usize, Severity)> = BTreeMap::new();
-    for f in &report.findings {
-        let e = found.entry(f.kind.id).or_insert((0, f.severity));
-        e.0 += 1;
-        e.1 = e.1.min(f.severity);
-    }
-    let mut diff = Vec::new();
-    for (k, n) in expect {
-        let got = found.get(k.as_str()).map_or(0, |e| e.0);
-        match n {
-            Some(n) if got != *n => diff.push(format!("{k}: expected {n}, found {got}")),
-            None if got == 0 => diff.push(format!("{k}: expected at least one, found none")),
-            _ => {}
-        }
-    }
-    for (k, (n, sev)) in &found {
-        let named = expect.iter().any(|(e, _)| e == k) || allow.iter().any(|a| a == k);
-        if !named && *sev != Severity::Info {
-            diff.push(format!("{k}: not expected, found {n}"));
-        }
-    }
-    diff
 }
 
 fn print(out: &mut Out, a: &CheckArgs, report: &Report) -> std::io::Result<()> {

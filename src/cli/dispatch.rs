@@ -2,33 +2,11 @@
 
 use super::output::{finish, Out};
 use super::{DumpArgs, MapArgs, SuperArgs};
-use crate::detect::{detect, FsKind};
-use crate::image::{DeviceSet, OpenOptions};
+use crate::detect::FsKind;
+use crate::image::OpenOptions;
 use crate::{Error, Result};
-use std::path::PathBuf;
 
-/// Opens the paths and finds the one filesystem they hold.
-pub fn open(paths: &[PathBuf], opts: OpenOptions) -> Result<(DeviceSet, FsKind)> {
-    let set = DeviceSet::open(paths, opts)?;
-    let mut kind = None;
-    for m in &set.members {
-        let d = detect(m).ok_or_else(|| Error::NotAFilesystem(m.path().to_path_buf()))?;
-        match kind {
-            None => kind = Some(d.kind),
-            Some(k) if k != d.kind => {
-                return Err(Error::Usage(format!(
-                    "{}: is {}, the other paths are {}: one filesystem at a time",
-                    m.path().display(),
-                    d.kind.name(),
-                    k.name()
-                )))
-            }
-            Some(_) => {}
-        }
-    }
-    let kind = kind.ok_or_else(|| Error::Usage("no path given".into()))?;
-    Ok((set, kind))
-}
+pub use crate::check::open;
 
 fn unsupported(kind: FsKind, what: &str) -> Error {
     Error::Unsupported(format!("{what} is not implemented for {} yet", kind.name()))
