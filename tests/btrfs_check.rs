@@ -1,0 +1,154 @@
+//! `ondisk check` on btrfs: zero errors on every image the kernel and btrfs-progs call clean,
+//! and over btrfs-progs' own corpus a detected/expected table per suite.
+//!
+//! The corpus part is a ratchet while the check families are being written: FAIL images that
+//! are not detected yet are listed below with the family that will catch them; the test fails
+//! when an unlisted FAIL image goes undetected, when a PASS image gets an error, when anything
+//! crashes, and when a listed image starts being detected (so the list only shrinks).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.join("images").is_dir() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
+    eprintln!("SKIP: ../shared is not present");
+    None
+}
+
+struct Run {
+    code: Option<i32>,
+    errors: u64,
+    kinds: Vec<String>,
+    secs: f64,
+}
+
+/// Runs `ondisk check --json` with a time limit; a hang is a failure, not a wait.
+fn check(paths: &[PathBuf], limit: Duration) -> Run {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ondisk"))
+        .arg("check")
+        .arg("--json")
+        .args(paths)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ondisk");
+    let stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ondisk check {paths:?} did not finish in {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap_or_default();
+    let mut errors = 0;
+    let mut kinds = Vec::new();
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+        if v["type"] == "summary" {
+            errors = v["errors"].as_u64().unwrap_or(0);
+            kinds = v["kinds"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        }
+    }
+    Run { code, errors, kinds, secs: start.elapsed().as_secs_f64() }
+}
+
+fn members(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".img.zst"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn kernel_images_are_clean() {
+    let Some(shared) = shared() else { return };
+    let root = shared.join("images/btrfs");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    let mut bad = Vec::new();
+    for d in &dirs {
+        let r = check(&members(d), Duration::from_secs(120));
+        eprintln!("{:<24} exit {:?} errors {} kinds {:?} ({:.1}s)", d.file_name().unwrap().to_string_lossy(), r.code, r.errors, r.kinds, r.secs);
+        if r.code != Some(0) || r.errors != 0 {
+            bad.push(d.display().to_string());
+        }
+    }
+    assert!(bad.is_empty(), "clean images reported with errors: {bad:?}");
+}
+
+/// FAIL images of the corpus the checks do not catch yet, with the family that will.
+const NOT_YET: &[(&str, &str)] = &[
+    ("001-bad-file-extent-bytenr/default_case.img", "extent tree: file extents vs extent items"),
+    ("011-no-inode-item/default_case.img", "inodes and directories"),
+    ("017-missing-all-file-extent/default_case.img.xz", "inodes: file extent discount"),
+    ("027-bad-extent-inline-ref-type/bad-extent-inline-ref-type.raw.xz", "extent tree: inline backrefs"),
+    ("035-inline-bad-ram-bytes/offset_by_one.img", "inodes: nbytes, inline ram_bytes"),
+    ("039-bad-inode-mode/bad_free_space_cache_imode.raw.xz", "inodes: mode of free space cache inodes"),
+    ("039-bad-inode-mode/bad_imodes_in_subvolume_tree.img.xz", "inodes: mode"),
+    ("041-invalid-root-generation/default_case.img", "root items vs generation"),
+    ("043-bad-inode-generation/bad_inode_geneartion.img.xz", "inodes: generation"),
+    ("043-bad-inode-generation/bad_inode_transid.img.xz", "inodes: transid"),
+    ("045-overlap-csum-item/overlap_csum_item.img.xz", "csum tree: overlaps"),
+    ("047-dev-bytes-used/default_case.img.xz", "devices: bytes_used vs dev extents"),
+    ("049-dir-hard-link/default.img.xz", "directories: nlink"),
+    ("051-invalid-super-bytes-used/default.img.xz", "superblock: bytes_used vs block groups"),
+    ("053-bad-metadata-level/default.img.xz", "extent tree: metadata item level"),
+    ("055-super-num-devs-mismatch/default.raw.xz", "superblock: num_devices vs device items"),
+    ("061-out-of-order-inline-backref/btrfs_image.img.xz", "extent tree: inline backref order"),
+    ("063-log-missing-csum/default.img.xz", "log tree: csums of logged extents"),
+    ("067-dupe-filename/default.img.xz", "directories: duplicate names"),
+    ("069-unknown-fs-tree-key/unknown_key_empty.img.xz", "fs trees: unknown key types"),
+];
+
+#[test]
+fn progs_corpus_table() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus/btrfs-progs");
+    let tsv = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
+    let mut failures = Vec::new();
+    let mut table: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for line in tsv.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (suite, test, file, expect) = (f[0], f[1], f[2], f[4]);
+        let name = format!("{test}/{file}");
+        let r = check(&[corpus.join(suite).join(test).join(file)], Duration::from_secs(120));
+        let crashed = !matches!(r.code, Some(0 | 4 | 8));
+        let detected = r.code == Some(4) || r.code == Some(8);
+        eprintln!("{suite:<11} {expect:<7} exit {:<4} {:>5.1}s {name} {:?}", format!("{:?}", r.code), r.secs, r.kinds);
+        let row = table.entry(format!("{suite} {expect}")).or_default();
+        row.1 += 1;
+        if detected {
+            row.0 += 1;
+        }
+        if crashed {
+            failures.push(format!("{name}: crashed or unexpected exit {:?}", r.code));
+        }
+        let listed = NOT_YET.iter().any(|(n, _)| *n == name);
+        match expect {
+            "FAIL" if !detected && !listed => failures.push(format!("{name}: FAIL image reported clean")),
+            "FAIL" if detected && listed => failures.push(format!("{name}: now detected: remove it from NOT_YET")),
+            "PASS" if r.errors > 0 => failures.push(format!("{name}: PASS image reported with errors {:?}", r.kinds)),
+            _ => {}
+        }
+    }
+    eprintln!("\nsuite       expect  detected/images");
+    for (k, (d, n)) in &table {
+        eprintln!("{k:<20} {d}/{n}");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
