@@ -1,11 +1,19 @@
-//! Names btrfs-progs prints for objectids, key types and trees (print-tree.c), so that our text
-//! output reads — and diffs — like `btrfs inspect-internal dump-tree`.
+//! Names btrfs-progs prints for objectids, key types, trees and flags (print-tree.c of
+//! btrfs-progs 6.2), so that our text output reads — and diffs — like
+//! `btrfs inspect-internal dump-tree`.
+//!
+//! The text helpers are `Display` values rather than `String`s: the dump writes millions of keys
+//! and must not allocate for each.
 
+use ondisk_layouts::btrfs::items::*;
 use ondisk_layouts::btrfs::*;
+use std::fmt;
 
-/// `print_key_type`: the name of a key type; `UNKNOWN.<n>` for others.
+/// `print_key_type`: the name of a key type; `None` where progs prints `UNKNOWN.<n>`.
+///
+/// EXTENT_OWNER_REF and RAID_STRIPE are newer than 6.2 (which prints `UNKNOWN.172/230`); they
+/// only occur in filesystems 6.2 cannot open, so we name them as later progs do.
 pub fn key_type_name(objectid: u64, t: u8) -> Option<&'static str> {
-    // A few types are printed by a different name in special trees.
     if t == 0 && objectid == FREE_SPACE_OBJECTID {
         return Some("UNTYPED");
     }
@@ -22,6 +30,7 @@ pub fn key_type_name(objectid: u64, t: u8) -> Option<&'static str> {
         DIR_ITEM_KEY => "DIR_ITEM",
         DIR_INDEX_KEY => "DIR_INDEX",
         EXTENT_DATA_KEY => "EXTENT_DATA",
+        CSUM_ITEM_KEY => "CSUM_ITEM",
         EXTENT_CSUM_KEY => "EXTENT_CSUM",
         ROOT_ITEM_KEY => "ROOT_ITEM",
         ROOT_BACKREF_KEY => "ROOT_BACKREF",
@@ -56,80 +65,306 @@ pub fn key_type_name(objectid: u64, t: u8) -> Option<&'static str> {
     })
 }
 
-/// `print_objectid`: the well-known name of an objectid in the context of a key type.
+/// The well-known name `print_objectid` gives an objectid in the context of a key type; `None`
+/// where it prints a number (or, for qgroup relations and uuid keys, a special number format:
+/// see [`objectid_text`]).
 pub fn objectid_name(objectid: u64, key_type: u8) -> Option<&'static str> {
-    if key_type == DEV_EXTENT_KEY {
-        return None;
-    }
-    if key_type == PERSISTENT_ITEM_KEY && objectid == DEV_STATS_OBJECTID {
-        return Some("DEV_STATS");
-    }
-    if key_type == DEV_ITEM_KEY && objectid == DEV_ITEMS_OBJECTID {
-        return Some("DEV_ITEMS");
-    }
-    if key_type == CHUNK_ITEM_KEY && objectid == FIRST_CHUNK_TREE_OBJECTID {
-        return Some("FIRST_CHUNK_TREE");
+    match key_type {
+        PERSISTENT_ITEM_KEY => return (objectid == DEV_STATS_OBJECTID).then_some("DEV_STATS"),
+        DEV_EXTENT_KEY | QGROUP_RELATION_KEY | UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => return None,
+        _ => {}
     }
     Some(match objectid {
-        ROOT_TREE_OBJECTID => {
-            if key_type == DEV_ITEM_KEY {
-                "DEV_ITEMS"
-            } else {
-                "ROOT_TREE"
-            }
-        }
+        // ROOT_TREE_OBJECTID and DEV_ITEMS_OBJECTID are both 1.
+        ROOT_TREE_OBJECTID if key_type == DEV_ITEM_KEY => "DEV_ITEMS",
+        ROOT_TREE_OBJECTID => "ROOT_TREE",
         EXTENT_TREE_OBJECTID => "EXTENT_TREE",
         CHUNK_TREE_OBJECTID => "CHUNK_TREE",
         DEV_TREE_OBJECTID => "DEV_TREE",
         FS_TREE_OBJECTID => "FS_TREE",
         ROOT_TREE_DIR_OBJECTID => "ROOT_TREE_DIR",
         CSUM_TREE_OBJECTID => "CSUM_TREE",
-        QUOTA_TREE_OBJECTID => "QUOTA_TREE",
-        UUID_TREE_OBJECTID => "UUID_TREE",
-        FREE_SPACE_TREE_OBJECTID => "FREE_SPACE_TREE",
-        BLOCK_GROUP_TREE_OBJECTID => "BLOCK_GROUP_TREE",
-        RAID_STRIPE_TREE_OBJECTID => "RAID_STRIPE_TREE",
         BALANCE_OBJECTID => "BALANCE",
         ORPHAN_OBJECTID => "ORPHAN",
         TREE_LOG_OBJECTID => "TREE_LOG",
-        TREE_LOG_FIXUP_OBJECTID => "TREE_LOG_FIXUP",
+        // Sic: progs drops the TREE_ prefix here.
+        TREE_LOG_FIXUP_OBJECTID => "LOG_FIXUP",
         TREE_RELOC_OBJECTID => "TREE_RELOC",
         DATA_RELOC_TREE_OBJECTID => "DATA_RELOC_TREE",
         EXTENT_CSUM_OBJECTID => "EXTENT_CSUM",
         FREE_SPACE_OBJECTID => "FREE_SPACE",
         FREE_INO_OBJECTID => "FREE_INO",
+        QUOTA_TREE_OBJECTID => "QUOTA_TREE",
+        UUID_TREE_OBJECTID => "UUID_TREE",
+        FREE_SPACE_TREE_OBJECTID => "FREE_SPACE_TREE",
         MULTIPLE_OBJECTIDS => "MULTIPLE",
+        BLOCK_GROUP_TREE_OBJECTID => "BLOCK_GROUP_TREE",
+        // Newer than 6.2 (which prints 12); only present where 6.2 cannot open the filesystem.
+        RAID_STRIPE_TREE_OBJECTID => "RAID_STRIPE_TREE",
         u64::MAX => "-1",
+        FIRST_CHUNK_TREE_OBJECTID if key_type == CHUNK_ITEM_KEY => "FIRST_CHUNK_TREE",
         _ => return None,
     })
 }
 
-/// An objectid as `print_objectid` writes it: a name or the number.
-pub fn objectid_text(objectid: u64, key_type: u8) -> String {
-    match objectid_name(objectid, key_type) {
-        Some(n) => n.to_string(),
-        None => objectid.to_string(),
+/// An objectid as `print_objectid` writes it: a name, `level/subvolid` for qgroup relations,
+/// `0x%016llx` for uuid keys, else the number.
+#[derive(Clone, Copy)]
+pub struct ObjectidText(pub u64, pub u8);
+
+impl fmt::Display for ObjectidText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ObjectidText(o, t) = *self;
+        match t {
+            QGROUP_RELATION_KEY => return write!(f, "{}", QgroupId(o)),
+            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => return write!(f, "0x{o:016x}"),
+            _ => {}
+        }
+        match objectid_name(o, t) {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{o}"),
+        }
+    }
+}
+
+/// An objectid as `print_objectid` writes it.
+pub fn objectid_text(objectid: u64, key_type: u8) -> ObjectidText {
+    ObjectidText(objectid, key_type)
+}
+
+/// A qgroup id as `level/subvolid`.
+#[derive(Clone, Copy)]
+pub struct QgroupId(pub u64);
+
+impl fmt::Display for QgroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.0 >> QGROUP_LEVEL_SHIFT, self.0 & ((1 << QGROUP_LEVEL_SHIFT) - 1))
     }
 }
 
 /// A key type as `print_key_type` writes it.
 pub fn key_type_text(objectid: u64, t: u8) -> String {
-    match key_type_name(objectid, t) {
-        Some(n) => n.to_string(),
-        None => format!("UNKNOWN.{t}"),
+    KeyTypeText(objectid, t).to_string()
+}
+
+/// A key type as `print_key_type` writes it, without allocating.
+#[derive(Clone, Copy)]
+pub struct KeyTypeText(pub u64, pub u8);
+
+impl fmt::Display for KeyTypeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match key_type_name(self.0, self.1) {
+            Some(n) => f.write_str(n),
+            None => write!(f, "UNKNOWN.{}", self.1),
+        }
     }
 }
 
 /// `btrfs_print_key`: `key (OBJECTID TYPE OFFSET)`.
-pub fn key_text(k: &DiskKey) -> String {
-    let (o, t, off) = k.triple();
-    let offset = match t {
-        QGROUP_RELATION_KEY | QGROUP_INFO_KEY | QGROUP_LIMIT_KEY => format!("{}/{}", off >> 48, off & ((1 << 48) - 1)),
-        UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => format!("0x{off:016x}"),
-        _ if off == u64::MAX => "-1".to_string(),
-        _ => off.to_string(),
-    };
-    format!("key ({} {} {offset})", objectid_text(o, t), key_type_text(o, t))
+#[derive(Clone, Copy)]
+pub struct KeyText<'k>(pub &'k DiskKey);
+
+impl fmt::Display for KeyText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (o, t, off) = self.0.triple();
+        write!(f, "key ({} {} ", ObjectidText(o, t), KeyTypeText(o, t))?;
+        match t {
+            QGROUP_RELATION_KEY | QGROUP_INFO_KEY | QGROUP_LIMIT_KEY => write!(f, "{})", QgroupId(off)),
+            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => write!(f, "0x{off:016x})"),
+            // A ROOT_ITEM's offset is a generation (never -1-shortened), except for reloc trees
+            // where it names the source subvolume.
+            ROOT_ITEM_KEY if o == TREE_RELOC_OBJECTID => write!(f, "{})", ObjectidText(off, t)),
+            ROOT_ITEM_KEY => write!(f, "{off})"),
+            _ if off == u64::MAX => f.write_str("-1)"),
+            _ => write!(f, "{off})"),
+        }
+    }
+}
+
+/// `btrfs_print_key`: `key (OBJECTID TYPE OFFSET)`.
+pub fn key_text(k: &DiskKey) -> KeyText<'_> {
+    KeyText(k)
+}
+
+/// A uuid in RFC 4122 form (`uuid_unparse`).
+#[derive(Clone, Copy)]
+pub struct UuidText<'u>(pub &'u [u8; 16]);
+
+impl fmt::Display for UuidText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 36];
+        let mut j = 0;
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                buf[j] = b'-';
+                j += 1;
+            }
+            buf[j] = HEX[usize::from(b >> 4)];
+            buf[j + 1] = HEX[usize::from(b & 15)];
+            j += 2;
+        }
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// Flags rendered the way one of print-tree.c's `*_flags_to_str` helpers does.
+#[derive(Clone, Copy)]
+pub enum FlagsText {
+    /// `inode_flags_to_str`: names joined by `|`, `none` when empty.
+    Inode(u64),
+    /// `bg_flags_to_str`: block group / chunk type and profile.
+    BlockGroup(u64),
+    /// `extent_flags_to_str`
+    Extent(u64),
+    /// `root_flags_to_str`
+    Root(u64),
+    /// `qgroup_flags_to_str`
+    QgroupStatus(u64),
+    /// `header_flags_to_str` (tree block header, low bits)
+    Header(u64),
+}
+
+const INODE_FLAG_NAMES: &[(u64, &str)] = &[
+    (INODE_NODATASUM, "NODATASUM"),
+    (INODE_NODATACOW, "NODATACOW"),
+    (INODE_READONLY, "READONLY"),
+    (INODE_NOCOMPRESS, "NOCOMPRESS"),
+    (INODE_PREALLOC, "PREALLOC"),
+    (INODE_SYNC, "SYNC"),
+    (INODE_IMMUTABLE, "IMMUTABLE"),
+    (INODE_APPEND, "APPEND"),
+    (INODE_NODUMP, "NODUMP"),
+    (INODE_NOATIME, "NOATIME"),
+    (INODE_DIRSYNC, "DIRSYNC"),
+    (INODE_COMPRESS, "COMPRESS"),
+];
+
+/// `btrfs_bg_type_to_raid_name` as 6.2 prints it: the first matching profile in the kernel's
+/// `btrfs_bg_flags_to_raid_index` order; `None` for single.
+pub fn profile_name(flags: u64) -> Option<&'static str> {
+    const ORDER: &[(u64, &str)] = &[
+        (BLOCK_GROUP_RAID10, "RAID10"),
+        (BLOCK_GROUP_RAID1, "RAID1"),
+        (BLOCK_GROUP_RAID1C3, "RAID1C3"),
+        (BLOCK_GROUP_RAID1C4, "RAID1C4"),
+        (BLOCK_GROUP_DUP, "DUP"),
+        (BLOCK_GROUP_RAID0, "RAID0"),
+        (BLOCK_GROUP_RAID5, "RAID5"),
+        (BLOCK_GROUP_RAID6, "RAID6"),
+    ];
+    ORDER.iter().find(|(bit, _)| flags & bit != 0).map(|(_, n)| *n)
+}
+
+impl fmt::Display for FlagsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FlagsText::Inode(flags) => {
+                let mut empty = true;
+                for (bit, name) in INODE_FLAG_NAMES {
+                    if flags & bit != 0 {
+                        if !empty {
+                            f.write_str("|")?;
+                        }
+                        f.write_str(name)?;
+                        empty = false;
+                    }
+                }
+                if empty {
+                    f.write_str("none")?;
+                }
+                Ok(())
+            }
+            FlagsText::BlockGroup(flags) => {
+                // Quirk kept from progs: only DATA clears "empty", so METADATA|SYSTEM prints
+                // without a separator.
+                let data = flags & BLOCK_GROUP_DATA != 0;
+                if data {
+                    f.write_str("DATA")?;
+                }
+                if flags & BLOCK_GROUP_METADATA != 0 {
+                    f.write_str(if data { "|METADATA" } else { "METADATA" })?;
+                }
+                if flags & BLOCK_GROUP_SYSTEM != 0 {
+                    f.write_str(if data { "|SYSTEM" } else { "SYSTEM" })?;
+                }
+                // Quirk kept from progs 6.2: the raid table spells single in lower case, so the
+                // "don't print SINGLE" test misses it and "|single" is printed.
+                f.write_str("|")?;
+                f.write_str(profile_name(flags).unwrap_or("single"))
+            }
+            FlagsText::Extent(flags) => {
+                let data = flags & EXTENT_FLAG_DATA != 0;
+                if data {
+                    f.write_str("DATA")?;
+                }
+                if flags & EXTENT_FLAG_TREE_BLOCK != 0 {
+                    f.write_str(if data { "|TREE_BLOCK" } else { "TREE_BLOCK" })?;
+                }
+                if flags & BLOCK_FLAG_FULL_BACKREF != 0 {
+                    f.write_str("|FULL_BACKREF")?;
+                }
+                Ok(())
+            }
+            FlagsText::Root(flags) => f.write_str(if flags & ROOT_SUBVOL_RDONLY != 0 { "RDONLY" } else { "none" }),
+            FlagsText::QgroupStatus(flags) => {
+                f.write_str(if flags & QGROUP_STATUS_FLAG_ON != 0 { "ON" } else { "OFF" })?;
+                if flags & QGROUP_STATUS_FLAG_RESCAN != 0 {
+                    f.write_str("|SCANNING")?;
+                }
+                if flags & QGROUP_STATUS_FLAG_INCONSISTENT != 0 {
+                    f.write_str("|INCONSISTENT")?;
+                }
+                Ok(())
+            }
+            FlagsText::Header(flags) => {
+                let written = flags & tree::HEADER_FLAG_WRITTEN != 0;
+                if written {
+                    f.write_str("WRITTEN")?;
+                }
+                if flags & tree::HEADER_FLAG_RELOC != 0 {
+                    f.write_str(if written { "|RELOC" } else { "RELOC" })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `print_dir_item_type`: the name of a directory entry type, `None` for `DIR_ITEM.<n>`.
+pub fn dir_type_name(t: u8) -> Option<&'static str> {
+    Some(match t {
+        FT_REG_FILE => "FILE",
+        FT_DIR => "DIR",
+        FT_CHRDEV => "CHRDEV",
+        FT_BLKDEV => "BLKDEV",
+        FT_FIFO => "FIFO",
+        FT_SOCK => "SOCK",
+        FT_SYMLINK => "SYMLINK",
+        FT_XATTR => "XATTR",
+        _ => return None,
+    })
+}
+
+/// `compress_type_to_str`, `None` for `UNKNOWN.<n>`.
+pub fn compression_name(c: u8) -> Option<&'static str> {
+    Some(match c {
+        COMPRESS_NONE => "none",
+        COMPRESS_ZLIB => "zlib",
+        COMPRESS_LZO => "lzo",
+        COMPRESS_ZSTD => "zstd",
+        _ => return None,
+    })
+}
+
+/// `file_extent_type_to_str`
+pub fn file_extent_type_name(t: u8) -> &'static str {
+    match t {
+        FILE_EXTENT_INLINE => "inline",
+        FILE_EXTENT_PREALLOC => "prealloc",
+        FILE_EXTENT_REG => "regular",
+        _ => "unknown",
+    }
 }
 
 /// The name dump-tree gives a tree in its "<name> tree key (...)" headers; `None` for trees it

@@ -1,11 +1,34 @@
 //! Leaf item decoding: every item type btrfs-progs 6.2's dump-tree decodes, with its field
 //! names. `decode` gives the JSON fields, `print_body` the dump-tree text lines; both come from
-//! the same decoding so that the text diff against dump-tree also vouches for the JSON.
+//! the same decoding (`parse` into a typed view, then one renderer each) so that the text diff
+//! against dump-tree also vouches for the JSON.
+//!
+//! Item data is untrusted: a view is only built over bytes that are there, multi-entry items
+//! (directory entries, inode refs, inline backrefs) are walked with checked offsets, and an item
+//! that does not fit its type yields a [`DecodeError`], printed as an `ERROR:` line while the
+//! dump goes on. Text is written straight to the writer; nothing is allocated per item on that
+//! path.
 
-use crate::record::{Record, Value};
-use ondisk_layouts::btrfs::DiskKey;
-use std::borrow::Cow;
+mod chunk;
+mod csum;
+mod dir;
+mod extent;
+mod file_extent;
+mod free_space;
+mod inode;
+mod misc;
+mod qgroup;
+mod root;
+mod uuid;
+
+pub use chunk::{chunk_fields, chunk_item_size, print_chunk};
+
+use crate::record::{civil_time, Record, Value};
+use ondisk_layouts::btrfs::items::*;
+use ondisk_layouts::btrfs::*;
+use std::fmt;
 use std::io::{self, Write};
+use zerocopy::{FromBytes, Immutable, KnownLayout};
 
 /// What item decoding needs to know beyond the item itself.
 #[derive(Debug, Clone, Copy)]
@@ -18,14 +41,340 @@ pub struct ItemCtx {
     pub owner: u64,
 }
 
+/// Why an item (or one entry of it) could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The item is shorter than the structure its type calls for.
+    Short { what: &'static str, need: usize, have: usize },
+    /// An entry inside the item runs past its end.
+    Overrun { what: &'static str, at: usize, need: usize, have: usize },
+    /// A field holds a value the format does not allow.
+    Invalid { what: &'static str, value: u64 },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DecodeError::Short { what, need, have } => {
+                write!(f, "item too short for {what}: {have} bytes, need {need}")
+            }
+            DecodeError::Overrun { what, at, need, have } => {
+                write!(f, "{what} at item offset {at} needs {need} bytes, item has {have}")
+            }
+            DecodeError::Invalid { what, value } => write!(f, "invalid {what} {value}"),
+        }
+    }
+}
+
+impl DecodeError {
+    /// The `ERROR:` line the text dump prints in place of what could not be decoded.
+    pub fn print(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, "\t\tERROR: {self}")
+    }
+}
+
+/// A zerocopy view of `T` at the start of `data`, or why not.
+pub(crate) fn view<'d, T: FromBytes + KnownLayout + Immutable>(data: &'d [u8], what: &'static str) -> Result<&'d T, DecodeError> {
+    T::ref_from_prefix(data)
+        .map(|(t, _)| t)
+        .map_err(|_| DecodeError::Short { what, need: core::mem::size_of::<T>(), have: data.len() })
+}
+
+/// A view of `T` at `at` inside an item of multiple entries, or an overrun error.
+pub(crate) fn view_at<'d, T: FromBytes + KnownLayout + Immutable>(
+    data: &'d [u8],
+    at: usize,
+    what: &'static str,
+) -> Result<&'d T, DecodeError> {
+    let need = core::mem::size_of::<T>();
+    data.get(at..)
+        .and_then(|d| T::ref_from_prefix(d).ok())
+        .map(|(t, _)| t)
+        .ok_or(DecodeError::Overrun { what, at, need, have: data.len() })
+}
+
+/// `len` bytes at `at`, or an overrun error.
+pub(crate) fn bytes_at<'d>(data: &'d [u8], at: usize, len: usize, what: &'static str) -> Result<&'d [u8], DecodeError> {
+    at.checked_add(len)
+        .and_then(|end| data.get(at..end))
+        .ok_or(DecodeError::Overrun { what, at, need: len, have: data.len() })
+}
+
+/// What C's `printf("%.*s", max, s)` prints of `s`: at most `max` bytes, up to the first NUL.
+pub(crate) fn c_str(s: &[u8], max: usize) -> &[u8] {
+    let s = &s[..s.len().min(max)];
+    match s.iter().position(|&b| b == 0) {
+        Some(n) => &s[..n],
+        None => s,
+    }
+}
+
+/// `print_timespec`: `SEC.NSEC (YYYY-MM-DD HH:MM:SS)`. progs uses local time; we print UTC, which
+/// is what the reference outputs were made with (TZ unset).
+pub(crate) struct TimeText<'t>(pub &'t Timespec);
+
+impl fmt::Display for TimeText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sec = self.0.sec.get();
+        // time_t is signed: a huge u64 is a date before 1970 to localtime.
+        let (y, mo, d, h, mi, s) = civil_time(sec as i64);
+        write!(f, "{sec}.{} ({y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02})", self.0.nsec.get())
+    }
+}
+
+/// Adds `NAME` (seconds) and `NAME_nsec` for a timestamp.
+pub(crate) fn push_time<'d>(r: &mut Record<'d>, name: &'static str, nsec_name: &'static str, t: &Timespec) {
+    r.push(name, t.sec.get()).push(nsec_name, t.nsec.get());
+}
+
+/// A uuid as a JSON string.
+pub(crate) fn uuid_value(u: &[u8; 16]) -> Value<'static> {
+    Value::Str(super::names::UuidText(u).to_string().into())
+}
+
+/// A key as a JSON object.
+pub(crate) fn key_value(k: &DiskKey) -> Value<'static> {
+    super::dump::key_record(k)
+}
+
+/// An item decoded into typed views over its bytes.
+enum Decoded<'d> {
+    Inode(&'d InodeItem),
+    InodeRef(inode::Refs<'d>),
+    InodeExtref(inode::Extrefs<'d>),
+    Dir(dir::Entries<'d>),
+    DirLog(&'d DirLogItem),
+    Orphan,
+    FileExtent(file_extent::FileExtent<'d>),
+    ExtentCsum(csum::ExtentCsum<'d>),
+    CsumItem,
+    Root(root::Root),
+    RootRef(root::RootRefView<'d>),
+    Extent(extent::Extent<'d>),
+    TreeBlockRef,
+    SharedBlockRef,
+    ExtentDataRef(&'d ExtentDataRef),
+    SharedDataRef(&'d SharedDataRef),
+    ExtentOwnerRef(&'d ExtentOwnerRef),
+    ExtentRefV0(&'d ExtentRefV0),
+    BlockGroup(&'d BlockGroupItem),
+    FreeSpaceInfo(&'d FreeSpaceInfo),
+    FreeSpaceExtent,
+    FreeSpaceBitmap(&'d [u8]),
+    Chunk(chunk::ChunkView<'d>),
+    DevItem(&'d DevItem),
+    DevExtent(&'d DevExtent),
+    QgroupStatus(qgroup::Status<'d>),
+    QgroupInfo(&'d QgroupInfoItem),
+    QgroupLimit(&'d QgroupLimitItem),
+    QgroupRelation,
+    Uuid(uuid::SubvolIds<'d>),
+    String(&'d [u8]),
+    Persistent(misc::Persistent<'d>),
+    Temporary(misc::Temporary<'d>),
+    DevReplace(&'d DevReplaceItem),
+    VerityDesc(misc::Verity<'d>),
+    VerityMerkle(&'d [u8]),
+    RaidStripe(misc::RaidStripe<'d>),
+    /// A type progs does not decode: only the item line is printed.
+    Other,
+}
+
+fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>, DecodeError> {
+    Ok(match key.type_ {
+        INODE_ITEM_KEY => Decoded::Inode(view(data, "btrfs_inode_item")?),
+        INODE_REF_KEY => Decoded::InodeRef(inode::Refs(data)),
+        INODE_EXTREF_KEY => Decoded::InodeExtref(inode::Extrefs(data)),
+        DIR_ITEM_KEY | DIR_INDEX_KEY | XATTR_ITEM_KEY => Decoded::Dir(dir::Entries(data)),
+        DIR_LOG_ITEM_KEY | DIR_LOG_INDEX_KEY => Decoded::DirLog(view(data, "btrfs_dir_log_item")?),
+        ORPHAN_ITEM_KEY => Decoded::Orphan,
+        EXTENT_DATA_KEY => Decoded::FileExtent(file_extent::parse(data)?),
+        EXTENT_CSUM_KEY => Decoded::ExtentCsum(csum::ExtentCsum::new(key, data, ctx)),
+        CSUM_ITEM_KEY => Decoded::CsumItem,
+        ROOT_ITEM_KEY => Decoded::Root(root::parse(data)?),
+        ROOT_REF_KEY | ROOT_BACKREF_KEY => Decoded::RootRef(root::parse_ref(key, data)?),
+        EXTENT_ITEM_KEY | METADATA_ITEM_KEY => Decoded::Extent(extent::parse(key, data)?),
+        TREE_BLOCK_REF_KEY => Decoded::TreeBlockRef,
+        SHARED_BLOCK_REF_KEY => Decoded::SharedBlockRef,
+        EXTENT_DATA_REF_KEY => Decoded::ExtentDataRef(view(data, "btrfs_extent_data_ref")?),
+        SHARED_DATA_REF_KEY => Decoded::SharedDataRef(view(data, "btrfs_shared_data_ref")?),
+        EXTENT_OWNER_REF_KEY => Decoded::ExtentOwnerRef(view(data, "btrfs_extent_owner_ref")?),
+        EXTENT_REF_V0_KEY => Decoded::ExtentRefV0(view(data, "btrfs_extent_ref_v0")?),
+        BLOCK_GROUP_ITEM_KEY => Decoded::BlockGroup(view(data, "btrfs_block_group_item")?),
+        FREE_SPACE_INFO_KEY => Decoded::FreeSpaceInfo(view(data, "btrfs_free_space_info")?),
+        FREE_SPACE_EXTENT_KEY => Decoded::FreeSpaceExtent,
+        FREE_SPACE_BITMAP_KEY => Decoded::FreeSpaceBitmap(data),
+        CHUNK_ITEM_KEY => Decoded::Chunk(chunk::parse(data)?),
+        DEV_ITEM_KEY => Decoded::DevItem(view(data, "btrfs_dev_item")?),
+        DEV_EXTENT_KEY => Decoded::DevExtent(view(data, "btrfs_dev_extent")?),
+        QGROUP_STATUS_KEY => Decoded::QgroupStatus(qgroup::parse_status(data)?),
+        QGROUP_INFO_KEY => Decoded::QgroupInfo(view(data, "btrfs_qgroup_info_item")?),
+        QGROUP_LIMIT_KEY => Decoded::QgroupLimit(view(data, "btrfs_qgroup_limit_item")?),
+        QGROUP_RELATION_KEY => Decoded::QgroupRelation,
+        UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => Decoded::Uuid(uuid::SubvolIds(data)),
+        STRING_ITEM_KEY => Decoded::String(data),
+        PERSISTENT_ITEM_KEY => Decoded::Persistent(misc::parse_persistent(key, data)?),
+        TEMPORARY_ITEM_KEY => Decoded::Temporary(misc::parse_temporary(key, data)?),
+        DEV_REPLACE_KEY => Decoded::DevReplace(view(data, "btrfs_dev_replace_item")?),
+        VERITY_DESC_ITEM_KEY => Decoded::VerityDesc(misc::parse_verity(key, data)?),
+        VERITY_MERKLE_ITEM_KEY => Decoded::VerityMerkle(data),
+        RAID_STRIPE_KEY => Decoded::RaidStripe(misc::RaidStripe(data)),
+        _ => Decoded::Other,
+    })
+}
+
+impl<'d> Decoded<'d> {
+    fn text(&self, w: &mut dyn Write, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
+        match self {
+            Decoded::Inode(i) => inode::text(w, i),
+            Decoded::InodeRef(r) => r.text(w),
+            Decoded::InodeExtref(r) => r.text(w),
+            Decoded::Dir(d) => d.text(w),
+            Decoded::DirLog(d) => writeln!(w, "\t\tdir log end {}", d.end.get()),
+            Decoded::Orphan => writeln!(w, "\t\torphan item"),
+            Decoded::FileExtent(f) => f.text(w),
+            Decoded::ExtentCsum(c) => c.text(w),
+            Decoded::CsumItem => writeln!(w, "\t\tcsum item"),
+            Decoded::Root(r) => r.text(w),
+            Decoded::RootRef(r) => r.text(w),
+            Decoded::Extent(e) => e.text(w),
+            Decoded::TreeBlockRef => writeln!(w, "\t\ttree block backref"),
+            Decoded::SharedBlockRef => writeln!(w, "\t\tshared block backref"),
+            Decoded::ExtentDataRef(d) => extent::data_ref_text(w, d),
+            Decoded::SharedDataRef(s) => writeln!(w, "\t\tshared data backref count {}", s.count.get()),
+            Decoded::ExtentOwnerRef(o) => writeln!(w, "\t\textent owner root {}", o.root_id.get()),
+            Decoded::ExtentRefV0(_) => writeln!(w, "\t\textent ref v0 (deprecated)"),
+            Decoded::BlockGroup(b) => chunk::block_group_text(w, b),
+            Decoded::FreeSpaceInfo(i) => {
+                writeln!(w, "\t\tfree space info extent count {} flags {}", i.extent_count.get(), i.flags.get())
+            }
+            Decoded::FreeSpaceExtent => writeln!(w, "\t\tfree space extent"),
+            Decoded::FreeSpaceBitmap(_) => writeln!(w, "\t\tfree space bitmap"),
+            Decoded::Chunk(c) => c.text(w),
+            Decoded::DevItem(d) => chunk::dev_item_text(w, d),
+            Decoded::DevExtent(d) => chunk::dev_extent_text(w, d),
+            Decoded::QgroupStatus(s) => s.text(w),
+            Decoded::QgroupInfo(i) => qgroup::info_text(w, i),
+            Decoded::QgroupLimit(l) => qgroup::limit_text(w, l),
+            Decoded::QgroupRelation => Ok(()),
+            Decoded::Uuid(u) => u.text(w),
+            Decoded::String(s) => {
+                w.write_all(b"\t\titem data ")?;
+                w.write_all(c_str(s, usize::MAX))?;
+                w.write_all(b"\n")
+            }
+            Decoded::Persistent(p) => p.text(w, key),
+            Decoded::Temporary(t) => t.text(w, key),
+            // progs (6.2 and later) print nothing for these.
+            Decoded::DevReplace(_) | Decoded::VerityDesc(_) | Decoded::VerityMerkle(_) => Ok(()),
+            Decoded::RaidStripe(r) => r.text(w),
+            Decoded::Other => {
+                let _ = ctx;
+                Ok(())
+            }
+        }
+    }
+
+    fn fields(&self, r: &mut Record<'d>, key: &DiskKey, ctx: &ItemCtx) {
+        match self {
+            Decoded::Inode(i) => inode::fields(r, i),
+            Decoded::InodeRef(x) => x.fields(r),
+            Decoded::InodeExtref(x) => x.fields(r),
+            Decoded::Dir(d) => d.fields(r),
+            Decoded::DirLog(d) => {
+                r.push("end", d.end.get());
+            }
+            Decoded::Orphan | Decoded::CsumItem | Decoded::QgroupRelation | Decoded::FreeSpaceExtent => {}
+            Decoded::FileExtent(f) => f.fields(r),
+            Decoded::ExtentCsum(c) => c.fields(r),
+            Decoded::Root(x) => x.fields(r),
+            Decoded::RootRef(x) => x.fields(r),
+            Decoded::Extent(e) => e.fields(r),
+            Decoded::TreeBlockRef => {
+                r.push("root", key.offset.get());
+            }
+            Decoded::SharedBlockRef => {
+                r.push("parent", key.offset.get());
+            }
+            Decoded::ExtentDataRef(d) => extent::data_ref_fields(r, d),
+            Decoded::SharedDataRef(s) => {
+                r.push("parent", key.offset.get()).push("count", s.count.get());
+            }
+            Decoded::ExtentOwnerRef(o) => {
+                r.push("root", o.root_id.get());
+            }
+            Decoded::ExtentRefV0(v) => {
+                r.push("root", v.root.get())
+                    .push("generation", v.generation.get())
+                    .push("objectid", v.objectid.get())
+                    .push("count", v.count.get());
+            }
+            Decoded::BlockGroup(b) => chunk::block_group_fields(r, b),
+            Decoded::FreeSpaceInfo(i) => {
+                r.push("extent_count", i.extent_count.get()).push("flags", i.flags.get());
+            }
+            Decoded::FreeSpaceBitmap(b) => {
+                r.push("bitmap", Value::Bytes((*b).into()));
+            }
+            Decoded::Chunk(c) => c.fields(r),
+            Decoded::DevItem(d) => chunk::dev_item_fields(r, d),
+            Decoded::DevExtent(d) => chunk::dev_extent_fields(r, d),
+            Decoded::QgroupStatus(s) => s.fields(r),
+            Decoded::QgroupInfo(i) => qgroup::info_fields(r, i),
+            Decoded::QgroupLimit(l) => qgroup::limit_fields(r, l),
+            Decoded::Uuid(u) => u.fields(r),
+            Decoded::String(s) => {
+                r.push("data", Value::Name((*s).into()));
+            }
+            Decoded::Persistent(p) => p.fields(r),
+            Decoded::Temporary(t) => t.fields(r),
+            Decoded::DevReplace(d) => misc::dev_replace_fields(r, d),
+            Decoded::VerityDesc(v) => v.fields(r),
+            Decoded::VerityMerkle(m) => {
+                r.push("data", Value::Bytes((*m).into()));
+            }
+            Decoded::RaidStripe(s) => s.fields(r),
+            Decoded::Other => {
+                let _ = ctx;
+            }
+        }
+    }
+}
+
 /// The decoded fields of one item (after the common `type/tree/block/slot/key/item_type`).
-pub fn decode<'d>(_key: &DiskKey, data: &'d [u8], _ctx: &ItemCtx) -> Record<'d> {
-    let mut r = Record::new();
-    r.push("data", Value::Bytes(Cow::Borrowed(data)));
+pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
+    let mut r = Record::with_capacity(16);
+    if free_space::is_cache_header(key) {
+        match free_space::parse_header(data) {
+            Ok(h) => free_space::header_fields(&mut r, h),
+            Err(e) => {
+                r.push("error", e.to_string());
+            }
+        }
+    }
+    match parse(key, data, ctx) {
+        Ok(Decoded::Other) => {
+            r.push("data", Value::Bytes(data.into()));
+        }
+        Ok(d) => d.fields(&mut r, key, ctx),
+        Err(e) => {
+            r.push("error", e.to_string());
+        }
+    }
     r
 }
 
 /// The lines dump-tree prints under `item N key (...) itemoff N itemsize N`.
-pub fn print_body(_w: &mut dyn Write, _key: &DiskKey, _data: &[u8], _ctx: &ItemCtx) -> io::Result<()> {
-    Ok(())
+pub fn print_body(w: &mut dyn Write, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
+    // progs prints the v1 space cache header before (and besides) the per-type switch.
+    if free_space::is_cache_header(key) {
+        match free_space::parse_header(data) {
+            Ok(h) => free_space::header_text(w, h)?,
+            Err(e) => e.print(w)?,
+        }
+    }
+    match parse(key, data, ctx) {
+        Ok(d) => d.text(w, key, ctx),
+        Err(e) => e.print(w),
+    }
 }

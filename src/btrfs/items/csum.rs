@@ -1,0 +1,49 @@
+//! EXTENT_CSUM: checksums of consecutive data sectors starting at the key offset.
+
+use super::ItemCtx;
+use crate::record::{Record, Value};
+use ondisk_layouts::btrfs::DiskKey;
+use std::io::{self, Write};
+
+pub(super) struct ExtentCsum<'d> {
+    start: u64,
+    /// Bytes covered, computed as progs does (in 32 bits).
+    length: u32,
+    csums: &'d [u8],
+    csum_size: usize,
+    sectorsize: u32,
+}
+
+impl<'d> ExtentCsum<'d> {
+    pub(super) fn new(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Self {
+        let csum_size = ctx.csum_size.max(1);
+        let sectors = (data.len() / csum_size) as u32;
+        ExtentCsum {
+            start: key.offset.get(),
+            length: sectors.wrapping_mul(ctx.sectorsize),
+            csums: data,
+            csum_size,
+            sectorsize: ctx.sectorsize,
+        }
+    }
+
+    /// `print_extent_csum` without `--csum-items`: the range only.
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            w,
+            "\t\trange start {} end {} length {}",
+            self.start,
+            self.start.wrapping_add(u64::from(self.length)),
+            self.length
+        )
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        r.push("start", self.start)
+            .push("end", self.start.wrapping_add(u64::from(self.length)))
+            .push("length", self.length)
+            .push("csum_size", self.csum_size as u64)
+            .push("sectorsize", self.sectorsize)
+            .push("csums", Value::Bytes(self.csums.into()));
+    }
+}

@@ -1,0 +1,115 @@
+//! DIR_ITEM, DIR_INDEX and XATTR_ITEM: one or more `btrfs_dir_item` entries, each followed by
+//! its name and (xattrs) its value.
+
+use super::{bytes_at, c_str, key_value, view_at, DecodeError};
+use crate::btrfs::names::{dir_type_name, KeyText};
+use crate::record::{Record, Value};
+use ondisk_layouts::btrfs::items::NAME_LEN;
+use ondisk_layouts::btrfs::DirItem;
+use std::io::{self, Write};
+
+/// One entry: the fixed part, then name and data when they fit.
+struct Entry<'d> {
+    head: &'d DirItem,
+    /// Name and data, or why they could not be had (the fixed part is still printed).
+    body: Result<(&'d [u8], &'d [u8]), DecodeError>,
+}
+
+pub(super) struct Entries<'d>(pub &'d [u8]);
+
+impl<'d> Entries<'d> {
+    fn entries(&self) -> impl Iterator<Item = Result<Entry<'d>, DecodeError>> + 'd {
+        let data = self.0;
+        let mut at = 0usize;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || at >= data.len() {
+                return None;
+            }
+            let head: &DirItem = match view_at(data, at, "btrfs_dir_item") {
+                Ok(h) => h,
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            };
+            let (nl, dl) = (usize::from(head.name_len.get()), usize::from(head.data_len.get()));
+            let body = bytes_at(data, at + 30, nl, "dir item name")
+                .and_then(|name| Ok((name, bytes_at(data, at + 30 + nl, dl, "dir item data")?)));
+            match body {
+                Ok(_) => at += 30 + nl + dl,
+                Err(_) => done = true,
+            }
+            Some(Ok(Entry { head, body }))
+        })
+    }
+
+    /// `print_dir_item`
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        for e in self.entries() {
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    err.print(w)?;
+                    continue;
+                }
+            };
+            let h = e.head;
+            let t = h.type_;
+            write!(w, "\t\tlocation {} type ", KeyText(&h.location))?;
+            match dir_type_name(t) {
+                Some(n) => w.write_all(n.as_bytes())?,
+                None => write!(w, "DIR_ITEM.{t}")?,
+            }
+            write!(w, "\n\t\ttransid {} data_len {} name_len {}\n", h.transid.get(), h.data_len.get(), h.name_len.get())?;
+            match e.body {
+                Ok((name, data)) => {
+                    w.write_all(b"\t\tname: ")?;
+                    w.write_all(c_str(name, NAME_LEN))?;
+                    w.write_all(b"\n")?;
+                    if !data.is_empty() {
+                        // progs writes the raw value bytes, binary or not.
+                        w.write_all(b"\t\tdata ")?;
+                        w.write_all(c_str(data, NAME_LEN))?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+                Err(err) => err.print(w)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        let mut list = Vec::new();
+        for e in self.entries() {
+            match e {
+                Ok(e) => {
+                    let h = e.head;
+                    let mut x = Record::with_capacity(8);
+                    x.push("location", key_value(&h.location)).push("type", h.type_);
+                    if let Some(n) = dir_type_name(h.type_) {
+                        x.push("type_text", n);
+                    }
+                    x.push("transid", h.transid.get()).push("data_len", h.data_len.get()).push("name_len", h.name_len.get());
+                    match e.body {
+                        Ok((name, data)) => {
+                            x.push("name", Value::Name(name.into()));
+                            if !data.is_empty() {
+                                x.push("data", Value::Name(data.into()));
+                            }
+                        }
+                        Err(err) => {
+                            x.push("error", err.to_string());
+                        }
+                    }
+                    list.push(Value::Record(x));
+                }
+                Err(err) => {
+                    r.push("error", err.to_string());
+                }
+            }
+        }
+        r.push("entries", list);
+    }
+}

@@ -1,0 +1,175 @@
+//! EXTENT_ITEM and METADATA_ITEM with their inline backrefs, and the keyed backref items.
+
+use super::{key_value, view, view_at, DecodeError};
+use crate::btrfs::names::{FlagsText, KeyText, ObjectidText};
+use crate::record::{Record, Value};
+use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
+use ondisk_layouts::btrfs::*;
+use std::io::{self, Write};
+
+/// An extent item: the fixed part, the tree block key/level, and the inline refs' bytes.
+pub(super) struct Extent<'d> {
+    item: &'d ExtentItem,
+    /// Non-skinny tree blocks carry the first key and level of the block.
+    info: Option<&'d TreeBlockInfo>,
+    /// METADATA_ITEM: the level is the key offset.
+    skinny_level: Option<u64>,
+    /// The inline refs, and their offset inside the item (for error messages).
+    refs: &'d [u8],
+    refs_at: usize,
+}
+
+pub(super) fn parse<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Extent<'d>, DecodeError> {
+    let item: &ExtentItem = view(data, "btrfs_extent_item")?;
+    let metadata = key.type_ == METADATA_ITEM_KEY;
+    let (info, skinny_level, refs_at) = if item.flags.get() & EXTENT_FLAG_TREE_BLOCK != 0 && !metadata {
+        (Some(view_at::<TreeBlockInfo>(data, 24, "btrfs_tree_block_info")?), None, 24 + 18)
+    } else if metadata {
+        (None, Some(key.offset.get()), 24)
+    } else {
+        (None, None, 24)
+    };
+    Ok(Extent { item, info, skinny_level, refs: &data[refs_at..], refs_at })
+}
+
+/// One inline backref.
+enum InlineRef<'d> {
+    TreeBlock { root: u64 },
+    SharedBlock { parent: u64 },
+    ExtentData(&'d ExtentDataRef),
+    SharedData { parent: u64, count: u32 },
+    /// Simple quotas' owner (newer than progs 6.2, which stops at it).
+    Owner { root: u64 },
+}
+
+/// `btrfs_extent_inline_ref_size`: bytes taken by an inline ref of this type.
+fn inline_ref_size(t: u8) -> Option<usize> {
+    Some(match t {
+        TREE_BLOCK_REF_KEY | SHARED_BLOCK_REF_KEY | EXTENT_OWNER_REF_KEY => 9,
+        EXTENT_DATA_REF_KEY => 1 + 28,
+        SHARED_DATA_REF_KEY => 9 + 4,
+        _ => return None,
+    })
+}
+
+impl<'d> Extent<'d> {
+    fn inline_refs(&self) -> impl Iterator<Item = Result<InlineRef<'d>, DecodeError>> + 'd {
+        let (data, base) = (self.refs, self.refs_at);
+        let mut at = 0usize;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || at >= data.len() {
+                return None;
+            }
+            let r = (|| {
+                let t = data[at];
+                let size = inline_ref_size(t).ok_or(DecodeError::Invalid { what: "inline backref type", value: u64::from(t) })?;
+                let overrun = DecodeError::Overrun { what: "inline backref", at: base + at, need: size, have: base + data.len() };
+                let body = data.get(at + 1..at + size).ok_or(overrun)?;
+                let u64_at = |o: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&body[o..o + 8]);
+                    u64::from_le_bytes(b)
+                };
+                Ok(match t {
+                    TREE_BLOCK_REF_KEY => InlineRef::TreeBlock { root: u64_at(0) },
+                    SHARED_BLOCK_REF_KEY => InlineRef::SharedBlock { parent: u64_at(0) },
+                    EXTENT_OWNER_REF_KEY => InlineRef::Owner { root: u64_at(0) },
+                    EXTENT_DATA_REF_KEY => InlineRef::ExtentData(view(body, "btrfs_extent_data_ref")?),
+                    _ => InlineRef::SharedData {
+                        parent: u64_at(0),
+                        count: u32::from_le_bytes([body[8], body[9], body[10], body[11]]),
+                    },
+                })
+            })();
+            match &r {
+                Ok(_) => at += inline_ref_size(data[at]).unwrap_or(data.len()),
+                Err(_) => done = true,
+            }
+            Some(r)
+        })
+    }
+
+    /// `print_extent_item`
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        let i = self.item;
+        writeln!(w, "\t\trefs {} gen {} flags {}", i.refs.get(), i.generation.get(), FlagsText::Extent(i.flags.get()))?;
+        if let Some(info) = self.info {
+            writeln!(w, "\t\ttree block {} level {}", KeyText(&info.key), info.level)?;
+        } else if let Some(level) = self.skinny_level {
+            // progs casts the key offset to int.
+            writeln!(w, "\t\ttree block skinny level {}", level as i32)?;
+        }
+        for r in self.inline_refs() {
+            match r {
+                Ok(InlineRef::TreeBlock { root }) => writeln!(w, "\t\ttree block backref root {}", ObjectidText(root, 0))?,
+                Ok(InlineRef::SharedBlock { parent }) => writeln!(w, "\t\tshared block backref parent {parent}")?,
+                Ok(InlineRef::ExtentData(d)) => data_ref_text(w, d)?,
+                Ok(InlineRef::SharedData { parent, count }) => {
+                    writeln!(w, "\t\tshared data backref parent {parent} count {count}")?
+                }
+                Ok(InlineRef::Owner { root }) => writeln!(w, "\t\textent owner root {root}")?,
+                Err(e) => e.print(w)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        let i = self.item;
+        let flags = i.flags.get();
+        r.push("refs", i.refs.get())
+            .push("gen", i.generation.get())
+            .push("flags", flags)
+            .push("flags_text", FlagsText::Extent(flags).to_string());
+        if let Some(info) = self.info {
+            r.push("tree_block_key", key_value(&info.key)).push("level", info.level);
+        } else if let Some(level) = self.skinny_level {
+            r.push("level", level);
+        }
+        let mut list = Vec::new();
+        for x in self.inline_refs() {
+            let mut e = Record::with_capacity(5);
+            match x {
+                Ok(InlineRef::TreeBlock { root }) => {
+                    e.push("type", "TREE_BLOCK_REF").push("root", root);
+                }
+                Ok(InlineRef::SharedBlock { parent }) => {
+                    e.push("type", "SHARED_BLOCK_REF").push("parent", parent);
+                }
+                Ok(InlineRef::ExtentData(d)) => {
+                    e.push("type", "EXTENT_DATA_REF");
+                    data_ref_fields(&mut e, d);
+                }
+                Ok(InlineRef::SharedData { parent, count }) => {
+                    e.push("type", "SHARED_DATA_REF").push("parent", parent).push("count", count);
+                }
+                Ok(InlineRef::Owner { root }) => {
+                    e.push("type", "EXTENT_OWNER_REF").push("root", root);
+                }
+                Err(err) => {
+                    r.push("error", err.to_string());
+                    continue;
+                }
+            }
+            list.push(Value::Record(e));
+        }
+        r.push("inline_refs", list);
+    }
+}
+
+/// `print_extent_data_ref` (keyed) and the inline EXTENT_DATA_REF line: the same text.
+pub(super) fn data_ref_text(w: &mut dyn Write, d: &ExtentDataRef) -> io::Result<()> {
+    writeln!(
+        w,
+        "\t\textent data backref root {} objectid {} offset {} count {}",
+        ObjectidText(d.root.get(), 0),
+        d.objectid.get(),
+        d.offset.get(),
+        d.count.get()
+    )
+}
+
+pub(super) fn data_ref_fields(r: &mut Record<'_>, d: &ExtentDataRef) {
+    r.push("root", d.root.get()).push("objectid", d.objectid.get()).push("offset", d.offset.get()).push("count", d.count.get());
+}

@@ -1,0 +1,195 @@
+//! INODE_ITEM, INODE_REF and INODE_EXTREF.
+
+use super::{bytes_at, c_str, push_time, view_at, DecodeError, TimeText};
+use crate::btrfs::names::FlagsText;
+use crate::record::{Record, Value};
+use ondisk_layouts::btrfs::items::NAME_LEN;
+use ondisk_layouts::btrfs::{InodeExtref, InodeItem, InodeRef};
+use std::io::{self, Write};
+
+/// `print_inode_item`
+pub(super) fn text(w: &mut dyn Write, i: &InodeItem) -> io::Result<()> {
+    let flags = i.flags.get();
+    write!(
+        w,
+        "\t\tgeneration {} transid {} size {} nbytes {}\n\t\tblock group {} mode {:o} links {} uid {} gid {} rdev {}\n\t\tsequence {} flags 0x{flags:x}({})\n",
+        i.generation.get(),
+        i.transid.get(),
+        i.size.get(),
+        i.nbytes.get(),
+        i.block_group.get(),
+        i.mode.get(),
+        i.nlink.get(),
+        i.uid.get(),
+        i.gid.get(),
+        i.rdev.get(),
+        i.sequence.get(),
+        FlagsText::Inode(flags),
+    )?;
+    write!(
+        w,
+        "\t\tatime {}\n\t\tctime {}\n\t\tmtime {}\n\t\totime {}\n",
+        TimeText(&i.atime),
+        TimeText(&i.ctime),
+        TimeText(&i.mtime),
+        TimeText(&i.otime)
+    )
+}
+
+pub(super) fn fields(r: &mut Record<'_>, i: &InodeItem) {
+    let flags = i.flags.get();
+    r.push("generation", i.generation.get())
+        .push("transid", i.transid.get())
+        .push("size", i.size.get())
+        .push("nbytes", i.nbytes.get())
+        .push("block_group", i.block_group.get())
+        .push("mode", i.mode.get())
+        .push("links", i.nlink.get())
+        .push("uid", i.uid.get())
+        .push("gid", i.gid.get())
+        .push("rdev", i.rdev.get())
+        .push("sequence", i.sequence.get())
+        .push("flags", flags)
+        .push("flags_text", FlagsText::Inode(flags).to_string());
+    push_time(r, "atime", "atime_nsec", &i.atime);
+    push_time(r, "ctime", "ctime_nsec", &i.ctime);
+    push_time(r, "mtime", "mtime_nsec", &i.mtime);
+    push_time(r, "otime", "otime_nsec", &i.otime);
+}
+
+/// One `btrfs_inode_ref` with its name.
+struct RefEntry<'d> {
+    index: u64,
+    name_len: u16,
+    name: &'d [u8],
+}
+
+/// INODE_REF: back references from an inode to the directories naming it (one per name).
+pub(super) struct Refs<'d>(pub &'d [u8]);
+
+impl<'d> Refs<'d> {
+    /// The entries in order; stops after the first that does not fit.
+    fn entries(&self) -> impl Iterator<Item = Result<RefEntry<'d>, DecodeError>> + 'd {
+        let data = self.0;
+        let mut at = 0usize;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || at >= data.len() {
+                return None;
+            }
+            let r = (|| {
+                let h: &InodeRef = view_at(data, at, "btrfs_inode_ref")?;
+                let name_len = h.name_len.get();
+                let name = bytes_at(data, at + 10, usize::from(name_len), "inode ref name")?;
+                Ok(RefEntry { index: h.index.get(), name_len, name })
+            })();
+            match &r {
+                Ok(e) => at += 10 + usize::from(e.name_len),
+                Err(_) => done = true,
+            }
+            Some(r)
+        })
+    }
+
+    /// `print_inode_ref_item`
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        for e in self.entries() {
+            match e {
+                Ok(e) => {
+                    write!(w, "\t\tindex {} namelen {} name: ", e.index, e.name_len)?;
+                    w.write_all(c_str(e.name, NAME_LEN))?;
+                    w.write_all(b"\n")?;
+                }
+                Err(err) => err.print(w)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        let mut list = Vec::new();
+        for e in self.entries() {
+            match e {
+                Ok(e) => {
+                    let mut x = Record::with_capacity(3);
+                    x.push("index", e.index).push("namelen", e.name_len).push("name", Value::Name(e.name.into()));
+                    list.push(Value::Record(x));
+                }
+                Err(err) => {
+                    r.push("error", err.to_string());
+                }
+            }
+        }
+        r.push("refs", list);
+    }
+}
+
+/// One `btrfs_inode_extref` with its name.
+struct ExtrefEntry<'d> {
+    parent: u64,
+    index: u64,
+    name_len: u16,
+    name: &'d [u8],
+}
+
+/// INODE_EXTREF: extended back references (hashed by parent and name).
+pub(super) struct Extrefs<'d>(pub &'d [u8]);
+
+impl<'d> Extrefs<'d> {
+    fn entries(&self) -> impl Iterator<Item = Result<ExtrefEntry<'d>, DecodeError>> + 'd {
+        let data = self.0;
+        let mut at = 0usize;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || at >= data.len() {
+                return None;
+            }
+            let r = (|| {
+                let h: &InodeExtref = view_at(data, at, "btrfs_inode_extref")?;
+                let name_len = h.name_len.get();
+                let name = bytes_at(data, at + 18, usize::from(name_len), "inode extref name")?;
+                Ok(ExtrefEntry { parent: h.parent_objectid.get(), index: h.index.get(), name_len, name })
+            })();
+            match &r {
+                Ok(e) => at += 18 + usize::from(e.name_len),
+                Err(_) => done = true,
+            }
+            Some(r)
+        })
+    }
+
+    /// `print_inode_extref_item`
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        for e in self.entries() {
+            match e {
+                Ok(e) => {
+                    write!(w, "\t\tindex {} parent {} namelen {} name: ", e.index, e.parent, e.name_len)?;
+                    w.write_all(c_str(e.name, NAME_LEN))?;
+                    w.write_all(b"\n")?;
+                }
+                Err(err) => err.print(w)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        let mut list = Vec::new();
+        for e in self.entries() {
+            match e {
+                Ok(e) => {
+                    let mut x = Record::with_capacity(4);
+                    x.push("index", e.index)
+                        .push("parent", e.parent)
+                        .push("namelen", e.name_len)
+                        .push("name", Value::Name(e.name.into()));
+                    list.push(Value::Record(x));
+                }
+                Err(err) => {
+                    r.push("error", err.to_string());
+                }
+            }
+        }
+        r.push("refs", list);
+    }
+}

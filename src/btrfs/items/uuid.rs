@@ -1,0 +1,35 @@
+//! UUID_KEY_SUBVOL / UUID_KEY_RECEIVED_SUBVOL: the subvolume ids carrying a uuid.
+
+use crate::record::{Record, Value};
+use std::io::{self, Write};
+
+pub(super) struct SubvolIds<'d>(pub &'d [u8]);
+
+impl<'d> SubvolIds<'d> {
+    fn ids(&self) -> impl Iterator<Item = u64> + 'd {
+        self.0.chunks_exact(8).map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+    }
+
+    /// `print_uuid_item`
+    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        if self.0.len() % 8 != 0 {
+            return writeln!(w, "btrfs: uuid item with illegal size {}!", self.0.len());
+        }
+        for id in self.ids() {
+            writeln!(w, "\t\tsubvol_id {id}")?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn fields(&self, r: &mut Record<'d>) {
+        if self.0.len() % 8 != 0 {
+            r.push("error", format!("uuid item with illegal size {}", self.0.len()));
+            return;
+        }
+        r.push("subvol_ids", self.ids().map(Value::U64).collect::<Vec<_>>());
+    }
+}
