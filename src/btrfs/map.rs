@@ -1,0 +1,1 @@
+//! `ondisk map`: a logical address to every copy on the devices.
