@@ -89,6 +89,8 @@ pub fn dump(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
     Ok(if errors > 0 { EXIT_ERRORS } else { EXIT_OK })
 }
 
-pub fn map(_set: &DeviceSet, _addr: u64, _json: bool, _out: &mut Out) -> Result<i32> {
-    Err(Error::Unsupported("btrfs map: not yet".into()))
+/// `ondisk map`: every copy of a logical address.
+pub fn map(set: &DeviceSet, addr: u64, json: bool, out: &mut Out) -> Result<i32> {
+    let fs = Filesystem::open(set)?;
+    super::map::run(&fs, addr, json, out)
 }
