@@ -184,6 +184,72 @@ impl ChunkInfo {
     }
 }
 
+/// Where a logical address sits in a RAID5/6 chunk: its full-stripe row, which data stripe of
+/// the row holds it, and the parity stripes of that row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raid56Position {
+    /// Full-stripe number within the chunk.
+    pub row: u64,
+    /// Index of the data stripe within the row (0-based, before rotation).
+    pub data_index: u64,
+    /// Parity stripes of the row: ("P" or "Q", stripe index in the chunk, devid, physical start
+    /// of the parity stripe plus the address's offset within its stripe).
+    pub parity: Vec<(&'static str, usize, u64, u64)>,
+}
+
+impl ChunkInfo {
+    /// For RAID5/6 chunks: the row, data column and parity stripes of `logical` (inside the chunk).
+    pub fn raid56_position(&self, logical: u64) -> Option<Raid56Position> {
+        let profile = self.type_ & BLOCK_GROUP_PROFILE_MASK;
+        let nparity = match profile {
+            BLOCK_GROUP_RAID5 => 1,
+            BLOCK_GROUP_RAID6 => 2,
+            _ => return None,
+        };
+        let off = logical.checked_sub(self.logical).filter(|&o| o < self.length)?;
+        let n = self.stripes.len() as u64;
+        let data = self.data_stripes().max(1);
+        let stripe_nr = off / self.stripe_len;
+        let in_stripe = off % self.stripe_len;
+        let row = stripe_nr / data;
+        let data_index = stripe_nr % data;
+        // The row's stripes in order data0..dataN-1, P, Q sit on chunk stripes rotated by row.
+        let parity = (0..nparity)
+            .map(|p| {
+                let idx = ((data + p + row) % n) as usize;
+                let s = self.stripes[idx];
+                let label = if p == 0 { "P" } else { "Q" };
+                (label, idx, s.devid, s.offset.saturating_add(row * self.stripe_len + in_stripe))
+            })
+            .collect();
+        Some(Raid56Position { row, data_index, parity })
+    }
+
+    /// Index into `stripes` of each copy of `logical` (the stripe a one-byte read would use).
+    pub fn stripe_indexes(&self, logical: u64) -> Vec<usize> {
+        let profile = self.type_ & BLOCK_GROUP_PROFILE_MASK;
+        let n = self.stripes.len() as u64;
+        let off = logical.saturating_sub(self.logical);
+        match profile {
+            0 => vec![0],
+            BLOCK_GROUP_DUP | BLOCK_GROUP_RAID1 | BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4 => (0..n as usize).collect(),
+            _ => {
+                let data = self.data_stripes().max(1);
+                let stripe_nr = off / self.stripe_len;
+                let (row, col) = (stripe_nr / data, stripe_nr % data);
+                match profile {
+                    BLOCK_GROUP_RAID0 => vec![col as usize],
+                    BLOCK_GROUP_RAID10 => {
+                        let sub = u64::from(self.sub_stripes);
+                        (0..sub).map(|c| (col * sub + c) as usize).collect()
+                    }
+                    _ => vec![((col + row) % n) as usize],
+                }
+            }
+        }
+    }
+}
+
 /// The chunk map: chunks by logical start.
 #[derive(Debug, Default, Clone)]
 pub struct ChunkMap {

@@ -3,13 +3,63 @@
 use super::dump::Dumper;
 use super::fs::Filesystem;
 use super::names::parse_tree;
+use super::{super_print, superblock};
+use std::io::Write;
 use crate::cli::output::{finish, Out};
 use crate::cli::{DumpArgs, SuperArgs, EXIT_ERRORS, EXIT_OK};
-use crate::image::DeviceSet;
+use crate::image::{DeviceSet, Member};
 use crate::{Error, Result};
 
-pub fn super_(_set: &DeviceSet, _a: &SuperArgs, _out: &mut Out) -> Result<i32> {
-    Err(Error::Unsupported("btrfs super: not yet".into()))
+/// `ondisk super`: per device, the superblock copy in use printed like `dump-super -f`; with
+/// `--all` every copy, each verified, and which one is used and why.
+pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
+    let mut bad = false;
+    let mut res = Ok(());
+    for m in &set.members {
+        let path = m.path().display().to_string();
+        let copies = match m {
+            Member::Raw(dev) => superblock::read_copies(dev),
+            Member::Metadump(md) => superblock::read_metadump_copy(md).into_iter().collect(),
+        };
+        let choice = superblock::choose(&copies);
+        // With no valid copy, show the primary as it is (that is what needs looking at).
+        let used = choice.index.or(if copies.is_empty() { None } else { Some(0) });
+        if choice.index.is_none() {
+            bad = true;
+            eprintln!("ondisk: {path}: {}", choice.reason);
+        }
+        let shown: Vec<usize> = if a.all { (0..copies.len()).collect() } else { used.into_iter().collect() };
+        if copies.is_empty() {
+            eprintln!("ondisk: {path}: no superblock copy fits on the device");
+            bad = true;
+        }
+        for i in shown {
+            let c = &copies[i];
+            bad |= !c.is_valid();
+            res = res.and_then(|()| {
+                if a.common.json {
+                    let mut r = super_print::record(&path, c, Some(i) == used);
+                    if Some(i) == used {
+                        r.push("choice", choice.reason.clone());
+                    }
+                    out.json(&r)
+                } else {
+                    super_print::print_text(out.w(), &mut std::io::stderr(), &path, c)
+                }
+            });
+        }
+        if !a.common.json {
+            if a.all {
+                res = res.and_then(|()| writeln!(out.w(), "superblock in use on {path}: {}", choice.reason));
+            } else if choice.index.is_some_and(|i| copies[i].mirror != 0) || copies.iter().any(|c| !c.is_valid()) {
+                // Something is off among the copies: say which one is shown and why, out of band
+                // so that stdout still reads like dump-super.
+                eprintln!("ondisk: {path}: {}", choice.reason);
+            }
+        }
+    }
+    finish(res)?;
+    Ok(if bad { EXIT_ERRORS } else { EXIT_OK })
 }
 
 pub fn dump(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
@@ -39,6 +89,8 @@ pub fn dump(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
     Ok(if errors > 0 { EXIT_ERRORS } else { EXIT_OK })
 }
 
-pub fn map(_set: &DeviceSet, _addr: u64, _json: bool, _out: &mut Out) -> Result<i32> {
-    Err(Error::Unsupported("btrfs map: not yet".into()))
+/// `ondisk map`: every copy of a logical address.
+pub fn map(set: &DeviceSet, addr: u64, json: bool, out: &mut Out) -> Result<i32> {
+    let fs = Filesystem::open(set)?;
+    super::map::run(&fs, addr, json, out)
 }

@@ -7,8 +7,10 @@ pub mod csum;
 pub mod dump;
 pub mod fs;
 pub mod items;
+pub mod map;
 pub mod names;
 pub mod node;
+pub mod super_print;
 pub mod superblock;
 pub mod walk;
 

@@ -51,9 +51,15 @@ impl SuperCopy {
         &self.bytes[..]
     }
 
-    /// A copy we may trust: magic and checksum good.
+    /// Whether the copy says it lives where it was read (a copy written elsewhere, or a stale
+    /// image of another mirror, fails this as the kernel's `btrfs_validate_super` does).
+    pub fn bytenr_ok(&self) -> bool {
+        self.sb().bytenr.get() == self.offset
+    }
+
+    /// A copy we may trust: magic, checksum and bytenr good.
     pub fn is_valid(&self) -> bool {
-        self.magic_ok && self.csum == CsumStatus::Match
+        self.magic_ok && self.csum == CsumStatus::Match && self.bytenr_ok()
     }
 
     /// The checksum algorithm, if known.
@@ -62,16 +68,15 @@ impl SuperCopy {
     }
 }
 
-/// Every superblock copy that fits on the device and carries the btrfs magic (or sits at the
-/// primary offset, so that a damaged primary is still shown).
+/// Every superblock copy that fits on the device, good or not: mkfs and the kernel write every
+/// mirror that fits, so a mirror without the magic is itself worth reporting.
 pub fn read_copies(dev: &Device) -> Vec<SuperCopy> {
     SUPER_OFFSETS
         .iter()
         .enumerate()
         .filter_map(|(i, &off)| {
             let raw = dev.read(off, SUPER_INFO_SIZE).ok()?;
-            let copy = SuperCopy::new(i, off, &raw)?;
-            (i == 0 || copy.magic_ok).then_some(copy)
+            SuperCopy::new(i, off, &raw)
         })
         .collect()
 }
@@ -110,6 +115,8 @@ pub fn choose(copies: &[SuperCopy]) -> Choice {
         }
         let what = if !c.magic_ok {
             "bad magic".to_string()
+        } else if c.csum == CsumStatus::Match && !c.bytenr_ok() {
+            format!("bytenr field {} does not match its offset", c.sb().bytenr.get())
         } else {
             match c.csum {
                 CsumStatus::Mismatch => "bad checksum".to_string(),
@@ -117,9 +124,9 @@ pub fn choose(copies: &[SuperCopy]) -> Choice {
                 CsumStatus::Match => {
                     let g = c.sb().generation.get();
                     if g == gen {
-                        "same generation".to_string()
+                        "valid, same generation".to_string()
                     } else {
-                        format!("generation {g}")
+                        format!("valid but stale (generation {g})")
                     }
                 }
             }
