@@ -103,7 +103,7 @@ pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16
     if let (Some(want), Some(got)) = (e.first_key, b.node.first_key()) {
         if want.triple() != got.triple() {
             report.push(finding(&FIRST_KEY_MISMATCH, b, e, format!("block {} starts with {}, its parent says {}", b.bytenr, key_text(got), key_text(&want)))
-                .ctx("expected", key_text(&want)).ctx("found", key_text(got)));
+                .ctx("expected", key_text(&want).to_string()).ctx("found", key_text(got).to_string()));
         }
     }
     check_key_order(b, e, report);
@@ -140,7 +140,7 @@ fn check_item_offsets(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Repor
         if end > data_size || off < array_end || end != expected_end {
             report.push(finding(&ITEM_OFFSET, b, e, format!(
                 "block {} slot {slot} ({}): data at {off}+{size} should end at {expected_end}", b.bytenr, key_text(&it.key)))
-                .at("slot", slot as u64).at("key", key_text(&it.key))
+                .at("slot", slot as u64).at("key", crate::btrfs::dump::key_record(&it.key))
                 .ctx("offset", off).ctx("size", size).ctx("expected_end", expected_end));
         }
         expected_end = off.min(expected_end);
