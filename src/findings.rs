@@ -151,3 +151,26 @@ impl Report {
         r
     }
 }
+
+/// Declares finding kinds as statics, and `ALL`, the list of them:
+///
+/// ```ignore
+/// crate::declare_kinds! {
+///     TRANSID_MISMATCH = "btrfs.transid_mismatch", Error, "parent transid verify failed";
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_kinds {
+    ($($name:ident = $id:literal, $sev:ident, $meaning:literal;)*) => {
+        $(
+            #[doc = $meaning]
+            pub static $name: $crate::findings::Kind = $crate::findings::Kind {
+                id: $id,
+                severity: $crate::findings::Severity::$sev,
+                meaning: $meaning,
+            };
+        )*
+        /// Every kind declared here.
+        pub static ALL: &[&$crate::findings::Kind] = &[$(&$name),*];
+    };
+}

@@ -15,4 +15,6 @@ pub mod superblock;
 pub mod walk;
 
 /// Every btrfs finding kind.
-pub static KINDS: &[&crate::findings::Kind] = check::kinds::ALL;
+pub fn kinds() -> Vec<&'static crate::findings::Kind> {
+    check::all_kinds()
+}

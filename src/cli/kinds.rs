@@ -9,7 +9,7 @@ use std::io::Write;
 /// Every kind of every filesystem, in id order.
 pub fn all_kinds() -> Vec<&'static Kind> {
     let mut v: Vec<&'static Kind> =
-        crate::btrfs::KINDS.iter().chain(crate::hammer::KINDS.iter()).copied().collect();
+        crate::btrfs::kinds().into_iter().chain(crate::hammer::KINDS.iter().copied()).collect();
     v.sort_by_key(|k| k.id);
     v
 }

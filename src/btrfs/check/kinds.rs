@@ -1,20 +1,8 @@
 //! btrfs finding kinds. Names follow `btrfs check`'s own wording where it has one, so users
 //! recognise them ("parent transid verify failed" → `transid_mismatch`).
 
-use crate::findings::{Kind, Severity::*};
 
-macro_rules! kinds {
-    ($($name:ident = $id:literal, $sev:ident, $meaning:literal;)*) => {
-        $(
-            #[doc = $meaning]
-            pub static $name: Kind = Kind { id: $id, severity: $sev, meaning: $meaning };
-        )*
-        /// Every btrfs kind.
-        pub static ALL: &[&Kind] = &[$(&$name),*];
-    };
-}
-
-kinds! {
+crate::declare_kinds! {
     // Superblock.
     SUPER_CSUM_MISMATCH = "btrfs.super_csum_mismatch", Error,
         "a superblock copy's checksum does not match its contents (a warning when another copy is good)";

@@ -7,12 +7,18 @@
 pub mod kinds;
 mod superblock;
 mod tree_block;
-mod walker;
+pub mod walker;
 
 use super::fs::Filesystem;
 use crate::cli::check::CheckOptions;
 use crate::findings::{Finding, Report};
+use crate::findings::Kind;
 use crate::image::DeviceSet;
+
+/// Every btrfs finding kind: the walk's own, then each family's.
+pub fn all_kinds() -> Vec<&'static Kind> {
+    kinds::ALL.to_vec()
+}
 
 /// Checks a btrfs device set.
 pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
@@ -29,6 +35,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
                 .at("device", devid),
         );
     }
-    walker::walk_all(&fs, &mut report);
+    // The families fed by the one walk.
+    let families: &mut [&mut dyn walker::Family] = &mut [];
+    walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }

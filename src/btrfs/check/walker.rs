@@ -1,21 +1,57 @@
 //! The one walk of a check: the chunk tree, the root tree, the log tree, and every tree a root
-//! item points to, each block read and checked once. A block shared between trees (snapshots)
-//! is checked once and not descended into again; a block met twice within one tree is a cycle.
+//! item points to. Each block is read and structurally checked once; the check families
+//! ([`Family`]) see every block, every parent pointer and every leaf item from this one walk
+//! and accumulate what they need, comparing at the end.
+//!
+//! A block shared between trees (snapshots) is checked once. For subvolume trees the walk still
+//! descends into shared blocks, so that per-tree families (inodes, directories) see each
+//! subvolume whole; those deliveries are marked `first_visit == false` so that reference
+//! counting families count each block once. A block met twice within one tree is a cycle.
 
 use super::kinds::*;
 use super::tree_block::{self, Expect};
-use crate::btrfs::dump::root_item_location;
-use crate::btrfs::fs::Filesystem;
+use crate::btrfs::fs::{Block, Filesystem};
 use crate::findings::{Finding, Report};
+use ondisk_layouts::btrfs::items::RootItem;
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashSet, VecDeque};
+use zerocopy::FromBytes;
 
 /// A tree to walk and what its root must look like.
-struct TreeRoot {
-    tree: u64,
-    bytenr: u64,
-    level: Option<u8>,
-    generation: Option<u64>,
+#[derive(Debug, Clone)]
+pub struct TreeRoot {
+    /// The tree id (root item objectid; TREE_LOG for log trees).
+    pub tree: u64,
+    pub bytenr: u64,
+    pub level: Option<u8>,
+    pub generation: Option<u64>,
+    /// The root item's key, for trees found through one.
+    pub key: Option<DiskKey>,
+}
+
+/// What every family can see of the filesystem while the walk runs.
+pub struct Cx<'f, 'a> {
+    pub fs: &'f Filesystem<'a>,
+    /// The chunk tree root's chunk_tree_uuid, which every block must carry.
+    pub chunk_uuid: Option<[u8; 16]>,
+}
+
+/// One family of checks, fed by the walk.
+pub trait Family {
+    /// A tree is about to be walked.
+    fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {}
+    /// A block seen for the first time (shared blocks once overall), after its structural checks.
+    fn block(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block) {}
+    /// A pointer from a node to a child, each counted once (from the parent's first visit).
+    fn ptr(&mut self, _cx: &Cx, _root: &TreeRoot, _parent: &Block, _slot: usize, _p: &KeyPtr) {}
+    /// A leaf item whose data lies inside its block. `first_visit` is false when the leaf is
+    /// shared with a subvolume walked before.
+    #[allow(clippy::too_many_arguments)]
+    fn item(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block, _slot: usize, _key: &DiskKey, _data: &[u8], _first_visit: bool) {}
+    /// The tree has been walked.
+    fn end_tree(&mut self, _cx: &Cx, _root: &TreeRoot, _report: &mut Report) {}
+    /// Every tree has been walked: compare and report.
+    fn finish(&mut self, _cx: &Cx, _report: &mut Report) {}
 }
 
 /// Trees whose blocks are never shared, so every block's owner must be the tree itself.
@@ -28,25 +64,37 @@ fn unshared_owner(tree: u64) -> Option<u64> {
     }
 }
 
-pub fn walk_all(fs: &Filesystem, report: &mut Report) {
+/// Subvolume trees (the top-level FS_TREE, subvolumes and snapshots, the data reloc tree).
+pub fn is_subvolume(tree: u64) -> bool {
+    tree == FS_TREE_OBJECTID || tree == DATA_RELOC_TREE_OBJECTID || (FIRST_FREE_OBJECTID..=LAST_FREE_OBJECTID).contains(&tree)
+}
+
+/// Walks every tree once, feeding the families, then lets them finish.
+pub fn walk_all(fs: &Filesystem, families: &mut [&mut dyn Family], report: &mut Report) {
     let sb = fs.sb.sb();
-    let mut visited = HashSet::new();
+    let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
+    let cx = Cx { fs, chunk_uuid };
+    let mut w = Walker { cx: &cx, visited: HashSet::new(), families, report };
+    let mut roots = Vec::new();
     // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
-    let chunk_root = TreeRoot {
+    let chunk = TreeRoot {
         tree: CHUNK_TREE_OBJECTID,
         bytenr: sb.chunk_root.get(),
         level: Some(sb.chunk_root_level),
         generation: Some(sb.chunk_root_generation.get()),
+        key: None,
     };
-    let chunk_uuid = fs.read_block(chunk_root.bytenr).ok().map(|b| b.node.header().chunk_tree_uuid);
-    walk_tree(fs, &chunk_root, chunk_uuid.as_ref(), &mut visited, report, &mut Vec::new());
-
-    let mut roots = Vec::new();
-    let root = TreeRoot { tree: ROOT_TREE_OBJECTID, bytenr: sb.root.get(), level: Some(sb.root_level), generation: Some(sb.generation.get()) };
-    walk_tree(fs, &root, chunk_uuid.as_ref(), &mut visited, report, &mut roots);
-
+    w.walk_tree(&chunk, &mut roots);
+    let root = TreeRoot {
+        tree: ROOT_TREE_OBJECTID,
+        bytenr: sb.root.get(),
+        level: Some(sb.root_level),
+        generation: Some(sb.generation.get()),
+        key: None,
+    };
+    w.walk_tree(&root, &mut roots);
     if sb.log_root.get() != 0 {
-        report.push(
+        w.report.push(
             Finding::new(&LOG_REPLAY_PENDING, format!("log tree at {} has not been replayed", sb.log_root.get()))
                 .at("logical", sb.log_root.get())
                 .ctx("generation", sb.generation.get()),
@@ -57,99 +105,138 @@ pub fn walk_all(fs: &Filesystem, report: &mut Report) {
             bytenr: sb.log_root.get(),
             level: Some(sb.log_root_level),
             generation: Some(sb.generation.get() + 1),
+            key: None,
         };
-        walk_tree(fs, &log, chunk_uuid.as_ref(), &mut visited, report, &mut roots);
+        w.walk_tree(&log, &mut roots);
     }
     // Trees found through root items (the log root tree's point at per-subvolume log trees).
     for r in std::mem::take(&mut roots) {
-        walk_tree(fs, &r, chunk_uuid.as_ref(), &mut visited, report, &mut Vec::new());
+        w.walk_tree(&r, &mut Vec::new());
+    }
+    for f in w.families.iter_mut() {
+        f.finish(&cx, w.report);
     }
 }
 
-/// Walks one tree breadth-first, checking every block; collects the trees its root items name.
-fn walk_tree(
-    fs: &Filesystem,
-    root: &TreeRoot,
-    chunk_uuid: Option<&[u8; 16]>,
-    visited: &mut HashSet<u64>,
-    report: &mut Report,
-    roots: &mut Vec<TreeRoot>,
-) {
-    let mut in_tree = HashSet::new();
-    let mut queue = VecDeque::new();
-    queue.push_back((
-        root.bytenr,
-        Expect {
-            tree: root.tree,
-            level: root.level,
-            generation: root.generation,
-            first_key: None,
-            owner: unshared_owner(root.tree),
-            parent: None,
-            is_root: true,
-        },
-    ));
-    while let Some((bytenr, expect)) = queue.pop_front() {
-        if !in_tree.insert(bytenr) {
-            report.push(
-                Finding::new(&TREE_CYCLE, format!("block {bytenr} is reached twice in tree {}", root.tree))
-                    .at("logical", bytenr)
-                    .at("tree", root.tree),
-            );
-            continue;
+struct Walker<'c, 'f, 'a, 'm, 'd, 'r> {
+    cx: &'c Cx<'f, 'a>,
+    visited: HashSet<u64>,
+    families: &'m mut [&'d mut dyn Family],
+    report: &'r mut Report,
+}
+
+impl Walker<'_, '_, '_, '_, '_, '_> {
+    /// Walks one tree breadth-first; collects the trees its root items name.
+    fn walk_tree(&mut self, root: &TreeRoot, roots: &mut Vec<TreeRoot>) {
+        let cx = self.cx;
+        for f in self.families.iter_mut() {
+            f.begin_tree(cx, root);
         }
-        if !visited.insert(bytenr) {
-            // Shared with a tree walked before (a snapshot): checked there already.
-            continue;
-        }
-        let block = match fs.read_block(bytenr) {
-            Ok(b) => b,
-            Err(e) => {
-                let mut f = Finding::new(&TREE_BLOCK_UNREADABLE, e.to_string()).at("logical", bytenr).at("tree", root.tree);
-                if let Some(p) = expect.parent {
-                    f = f.at("parent", p);
+        let per_tree = is_subvolume(root.tree);
+        let mut in_tree = HashSet::new();
+        let mut queue = VecDeque::new();
+        queue.push_back((
+            root.bytenr,
+            Expect {
+                tree: root.tree,
+                level: root.level,
+                generation: root.generation,
+                first_key: None,
+                owner: unshared_owner(root.tree),
+                parent: None,
+                is_root: true,
+            },
+        ));
+        while let Some((bytenr, expect)) = queue.pop_front() {
+            if !in_tree.insert(bytenr) {
+                self.report.push(
+                    Finding::new(&TREE_CYCLE, format!("block {bytenr} is reached twice in tree {}", root.tree))
+                        .at("logical", bytenr)
+                        .at("tree", root.tree),
+                );
+                continue;
+            }
+            let first_visit = self.visited.insert(bytenr);
+            if !first_visit && !per_tree {
+                // Shared with a tree walked before: checked and counted there already.
+                continue;
+            }
+            let block = match cx.fs.read_block(bytenr) {
+                Ok(b) => b,
+                Err(e) => {
+                    if first_visit {
+                        let mut f = Finding::new(&TREE_BLOCK_UNREADABLE, e.to_string()).at("logical", bytenr).at("tree", root.tree);
+                        if let Some(p) = expect.parent {
+                            f = f.at("parent", p);
+                        }
+                        self.report.push(f);
+                    }
+                    continue;
                 }
-                report.push(f);
-                continue;
+            };
+            if first_visit {
+                if !tree_block::check(cx.fs, &block, &expect, cx.chunk_uuid.as_ref(), self.report) {
+                    continue;
+                }
+                for f in self.families.iter_mut() {
+                    f.block(cx, root, &block);
+                }
             }
-        };
-        if !tree_block::check(fs, &block, &expect, chunk_uuid, report) {
-            continue;
-        }
-        let level = block.node.level();
-        for p in block.node.ptrs() {
-            queue.push_back((
-                p.blockptr.get(),
-                Expect {
-                    tree: root.tree,
-                    level: Some(level.saturating_sub(1)),
-                    generation: Some(p.generation.get()),
-                    first_key: Some(p.key),
-                    owner: expect.owner,
-                    parent: Some(bytenr),
-                    is_root: false,
-                },
-            ));
-        }
-        if root.tree != ROOT_TREE_OBJECTID && root.tree != TREE_LOG_OBJECTID {
-            continue;
-        }
-        for item in block.node.items() {
-            if item.key.type_ != ROOT_ITEM_KEY {
-                continue;
+            let level = block.node.level();
+            for (slot, p) in block.node.ptrs().iter().enumerate() {
+                if first_visit {
+                    for f in self.families.iter_mut() {
+                        f.ptr(cx, root, &block, slot, p);
+                    }
+                }
+                queue.push_back((
+                    p.blockptr.get(),
+                    Expect {
+                        tree: root.tree,
+                        level: Some(level.saturating_sub(1)),
+                        generation: Some(p.generation.get()),
+                        first_key: Some(p.key),
+                        owner: expect.owner,
+                        parent: Some(bytenr),
+                        is_root: false,
+                    },
+                ));
             }
-            let Ok(data) = block.node.item_data(item) else { continue };
-            let Some((bytenr, level)) = root_item_location(data) else { continue };
-            // A root being dropped (drop_progress set) or with no references may point at
-            // blocks already freed: btrfs check walks only what is left; we skip it for now.
-            let refs = data.get(216..220).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
-            let drop_objectid = data.get(220..228).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-            if refs == Some(0) || drop_objectid.is_some_and(|o| o != 0) {
-                continue;
+            for (slot, item) in block.node.items().iter().enumerate() {
+                let Ok(data) = block.node.item_data(item) else { continue };
+                for f in self.families.iter_mut() {
+                    f.item(cx, root, &block, slot, &item.key, data, first_visit);
+                }
+                if first_visit && (root.tree == ROOT_TREE_OBJECTID || root.tree == TREE_LOG_OBJECTID) && item.key.type_ == ROOT_ITEM_KEY {
+                    if let Some(r) = tree_of_root_item(root.tree, &item.key, data) {
+                        roots.push(r);
+                    }
+                }
             }
-            let generation = data.get(160..168).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-            let tree = if root.tree == TREE_LOG_OBJECTID { TREE_LOG_OBJECTID } else { item.key.objectid.get() };
-            roots.push(TreeRoot { tree, bytenr, level: Some(level), generation });
+        }
+        for f in self.families.iter_mut() {
+            f.end_tree(cx, root, self.report);
         }
     }
+}
+
+/// The tree a root item points to, unless it is being dropped.
+fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoot> {
+    let ri = RootItem::ref_from_prefix(data).ok().map(|(r, _)| r);
+    // Legacy (short) root items have the fields up to `level`: read those by offset.
+    let (bytenr, level, generation, refs, drop_objectid) = match ri {
+        Some(r) => (r.bytenr.get(), r.level, r.generation.get(), r.refs.get(), r.drop_progress.objectid.get()),
+        None => {
+            let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+            let refs = data.get(216..220).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))?;
+            (u64_at(176)?, *data.get(238)?, u64_at(160)?, refs, u64_at(220)?)
+        }
+    };
+    // A root being dropped (drop_progress set) or with no references may point at blocks
+    // already freed: btrfs check walks only what is left of it; we do not walk it yet.
+    if refs == 0 || drop_objectid != 0 {
+        return None;
+    }
+    let tree = if in_tree == TREE_LOG_OBJECTID { TREE_LOG_OBJECTID } else { key.objectid.get() };
+    Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key) })
 }
