@@ -11,6 +11,7 @@ pub mod map;
 pub mod names;
 pub mod node;
 pub mod super_print;
+pub mod stats;
 pub mod superblock;
 pub mod walk;
 

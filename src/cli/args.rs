@@ -39,6 +39,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List every finding kind with its meaning.
     Kinds(KindsArgs),
+    /// Metadata-space view (btrfs): tree blocks per tree, level and generation; block-group usage.
+    Stats(Common),
 }
 
 #[derive(clap::Args, Debug, Clone)]

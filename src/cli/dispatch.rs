@@ -48,3 +48,14 @@ pub fn map(a: &MapArgs, opts: OpenOptions) -> Result<i32> {
     finish(out.flush())?;
     code
 }
+
+pub fn stats(c: &super::Common, opts: OpenOptions) -> Result<i32> {
+    let (set, kind) = open(&c.paths, opts)?;
+    if kind != FsKind::Btrfs {
+        return Err(unsupported(kind, "stats"));
+    }
+    let fs = crate::btrfs::fs::Filesystem::open(&set)?;
+    let mut out = Out::new();
+    finish(crate::btrfs::stats::run(&fs, c.json, &mut out).and_then(|_| out.flush()))?;
+    Ok(super::EXIT_OK)
+}

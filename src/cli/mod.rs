@@ -42,6 +42,7 @@ pub fn main() -> i32 {
         Command::Map(a) => dispatch::map(a, opts),
         Command::Check(a) => check::run(a, opts),
         Command::Kinds(a) => kinds::run(a),
+        Command::Stats(c) => dispatch::stats(c, opts),
     };
     match result {
         Ok(code) => code,

@@ -232,11 +232,14 @@ fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoo
             (u64_at(176)?, *data.get(238)?, u64_at(160)?, refs, u64_at(220)?)
         }
     };
-    // A root being dropped (drop_progress set) or with no references may point at blocks
-    // already freed: btrfs check walks only what is left of it; we do not walk it yet.
-    if refs == 0 || drop_objectid != 0 {
+    let is_log = in_tree == TREE_LOG_OBJECTID;
+    // A root being dropped (drop_progress set), or a deleted subvolume (refs 0) waiting for the
+    // cleaner, may point at blocks already freed: btrfs check walks only what is left of it; we
+    // do not walk it yet. Only subvolumes count references: log trees and the quota tree (as
+    // kernel 6.18 writes it) have refs 0 by design.
+    if (refs == 0 && !is_log && is_subvolume(key.objectid.get())) || drop_objectid != 0 {
         return None;
     }
-    let tree = if in_tree == TREE_LOG_OBJECTID { TREE_LOG_OBJECTID } else { key.objectid.get() };
+    let tree = if is_log { TREE_LOG_OBJECTID } else { key.objectid.get() };
     Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key) })
 }
