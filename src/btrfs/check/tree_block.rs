@@ -38,8 +38,8 @@ fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: Str
 /// Checks one block that could be read. Returns false when it is too damaged to descend into.
 pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16]>, report: &mut Report) -> bool {
     let h = b.node.header();
-    // Checksum per copy: a bad copy next to a good one is a warning; no good copy is an error.
-    for (mirror, why) in &b.rejected {
+    // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error.
+    for (mirror, why) in b.rejected.iter().filter(|_| b.csum_ok) {
         if why.contains("checksum") || why.contains("bytenr") {
             report.push(
                 finding(&TREE_BLOCK_CSUM, b, e, format!("copy {mirror} of block {}: {why}", b.bytenr))
@@ -50,6 +50,8 @@ pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16
     }
     if !b.csum_ok {
         report.push(finding(&TREE_BLOCK_CSUM, b, e, format!("block {}: checksum mismatch on every copy", b.bytenr)).at("mirror", b.mirror as u64));
+    } else {
+        check_other_copies(fs, b, e, report);
     }
     if h.bytenr.get() != b.bytenr {
         report.push(finding(&TREE_BLOCK_BYTENR, b, e, format!("block at {} says it is at {}", b.bytenr, h.bytenr.get()))
@@ -128,21 +130,64 @@ fn check_key_order(b: &Block, e: &Expect, report: &mut Report) {
 }
 
 /// Leaf item data must be packed from the end of the block downwards, each item's data ending
-/// where the previous one's starts, and stay clear of the item array.
+/// where the previous one's starts, and stay clear of the item array. One finding per leaf,
+/// naming the first slot out of place and how many are: a shifted offset shifts every later
+/// item relative to it, and a person wants the leaf, not forty echoes.
 fn check_item_offsets(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Report) {
     let data_size = u64::from(fs.nodesize) - HEADER_SIZE as u64;
     let items: &[Item] = b.node.items();
     let array_end = core::mem::size_of_val(items) as u64;
     let mut expected_end = data_size;
+    let mut first_bad: Option<(usize, u64, u64, u64)> = None;
+    let mut bad = 0u64;
     for (slot, it) in items.iter().enumerate() {
         let (off, size) = (u64::from(it.offset.get()), u64::from(it.size.get()));
         let end = off + size;
         if end > data_size || off < array_end || end != expected_end {
-            report.push(finding(&ITEM_OFFSET, b, e, format!(
-                "block {} slot {slot} ({}): data at {off}+{size} should end at {expected_end}", b.bytenr, key_text(&it.key)))
-                .at("slot", slot as u64).at("key", crate::btrfs::dump::key_record(&it.key))
-                .ctx("offset", off).ctx("size", size).ctx("expected_end", expected_end));
+            bad += 1;
+            first_bad.get_or_insert((slot, off, size, expected_end));
         }
         expected_end = off.min(expected_end);
+    }
+    if let Some((slot, off, size, expected)) = first_bad {
+        let key = &items[slot].key;
+        report.push(
+            finding(&ITEM_OFFSET, b, e, format!(
+                "block {} slot {slot} ({}): data at {off}+{size} should end at {expected}; {bad} of {} items out of place",
+                b.bytenr, key_text(key), items.len()))
+            .at("slot", slot as u64)
+            .at("key", crate::btrfs::dump::key_record(key))
+            .ctx("offset", off)
+            .ctx("size", size)
+            .ctx("expected_end", expected)
+            .ctx("items_out_of_place", bad),
+        );
+    }
+}
+
+/// Verifies the copies of a block other than the one the read settled on (DUP, RAID1*, RAID10
+/// mirrors): a bad copy next to a good one is a warning — the filesystem still reads, but the
+/// redundancy is gone.
+fn check_other_copies(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Report) {
+    let Ok(copies) = fs.read_logical_copies(b.bytenr, fs.nodesize as usize) else { return };
+    let Some(csum) = fs.csum else { return };
+    for (mirror, c) in copies.iter().enumerate() {
+        if mirror == b.mirror || b.rejected.iter().any(|(m, _)| *m == mirror) {
+            continue;
+        }
+        let why = match c {
+            Ok(bytes) if bytes.len() < HEADER_SIZE => "short read".to_string(),
+            Ok(bytes) if !csum.verify(&bytes[..32], &bytes[32..]) => "checksum mismatch".to_string(),
+            Ok(bytes) if bytes[48..56] != b.bytenr.to_le_bytes() => "bytenr mismatch".to_string(),
+            Ok(_) => continue,
+            // A missing device is reported once for the set, not per block.
+            Err(crate::image::ReadError::Absent(_)) => continue,
+            Err(err) => err.to_string(),
+        };
+        report.push(
+            finding(&TREE_BLOCK_CSUM, b, e, format!("copy {mirror} of block {}: {why}", b.bytenr))
+                .severity(Severity::Warning)
+                .at("mirror", mirror as u64),
+        );
     }
 }
