@@ -12,6 +12,7 @@ pub mod error;
 pub mod findings;
 pub mod hammer;
 pub mod image;
+pub mod progress;
 pub mod record;
 
 pub use error::{Error, Result};

@@ -74,7 +74,7 @@ pub fn walk_all(fs: &Filesystem, families: &mut [&mut dyn Family], report: &mut 
     let sb = fs.sb.sb();
     let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
     let cx = Cx { fs, chunk_uuid };
-    let mut w = Walker { cx: &cx, visited: HashSet::new(), families, report };
+    let mut w = Walker { cx: &cx, visited: HashSet::new(), families, report, progress: crate::progress::Progress::new() };
     let mut roots = Vec::new();
     // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
     let chunk = TreeRoot {
@@ -113,6 +113,7 @@ pub fn walk_all(fs: &Filesystem, families: &mut [&mut dyn Family], report: &mut 
     for r in std::mem::take(&mut roots) {
         w.walk_tree(&r, &mut Vec::new());
     }
+    w.progress.done();
     for f in w.families.iter_mut() {
         f.finish(&cx, w.report);
     }
@@ -123,6 +124,7 @@ struct Walker<'c, 'f, 'a, 'm, 'd, 'r> {
     visited: HashSet<u64>,
     families: &'m mut [&'d mut dyn Family],
     report: &'r mut Report,
+    progress: crate::progress::Progress,
 }
 
 impl Walker<'_, '_, '_, '_, '_, '_> {
@@ -157,6 +159,8 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 continue;
             }
             let first_visit = self.visited.insert(bytenr);
+            let seen = self.visited.len();
+            self.progress.tick(|| format!("checking tree {}: {seen} blocks", root.tree));
             if !first_visit && !per_tree {
                 // Shared with a tree walked before: checked and counted there already.
                 continue;
