@@ -207,6 +207,13 @@ fn named_tree_corruptions() {
                 b[p..p + 8].copy_from_slice(&(1u64 << 50).to_le_bytes());
             })),
             vec![("btrfs.tree_block_unreadable", 1, "error")]),
+        ("root_item_generation", Box::new(|i, _| {
+                let items = ondisk_json(&["dump", "--json", "--tree", "root", i.p()]);
+                let it = items.iter().find(|v| v["type"] == "item" && v["key"]["objectid"] == 5 && v["key"]["type"] == 132).unwrap();
+                let at = HDR + it["itemoff"].as_u64().unwrap() as usize + 160;
+                i.edit_block(it["block"].as_u64().unwrap(), None, true, |b| b[at] = b[at].wrapping_add(1));
+            }),
+            vec![("btrfs.root_item_mismatch", 1, "error")]),
         ("super_mirror_csum", Box::new(|i, _| {
                 let mut s = i.read(64 << 20, 4096);
                 s[200] ^= 0xff;

@@ -21,6 +21,8 @@ pub struct Expect {
     pub parent: Option<u64>,
     /// Whether this is the root of its tree (an empty leaf is allowed there only).
     pub is_root: bool,
+    /// Whether the expectations come from a ROOT_ITEM (so a disagreement is the root item's).
+    pub root_item: bool,
 }
 
 fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: String) -> Finding {
@@ -78,14 +80,16 @@ pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16
     }
     if let Some(want) = e.level {
         if level != want {
-            report.push(finding(&TREE_BLOCK_LEVEL, b, e, format!("block {} has level {level}, expected {want}", b.bytenr))
+            let kind = if e.root_item { &ROOT_ITEM_MISMATCH } else { &TREE_BLOCK_LEVEL };
+            report.push(finding(kind, b, e, format!("block {} has level {level}, expected {want}", b.bytenr))
                 .ctx("expected", want).ctx("found", level));
             return false;
         }
     }
     if let Some(g) = e.generation {
         if h.generation.get() != g {
-            report.push(finding(&TRANSID_MISMATCH, b, e, format!("parent transid verify failed on {} wanted {g} found {}", b.bytenr, h.generation.get()))
+            let kind = if e.root_item { &ROOT_ITEM_MISMATCH } else { &TRANSID_MISMATCH };
+            report.push(finding(kind, b, e, format!("parent transid verify failed on {} wanted {g} found {}", b.bytenr, h.generation.get()))
                 .ctx("expected", g).ctx("found", h.generation.get()));
         }
     }

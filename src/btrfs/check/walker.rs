@@ -147,6 +147,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 owner: unshared_owner(root.tree),
                 parent: None,
                 is_root: true,
+                root_item: root.key.is_some(),
             },
         ));
         while let Some((bytenr, expect)) = queue.pop_front() {
@@ -203,6 +204,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                         owner: expect.owner,
                         parent: Some(bytenr),
                         is_root: false,
+                        root_item: false,
                     },
                 ));
             }
