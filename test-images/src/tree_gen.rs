@@ -50,6 +50,21 @@ fn payload(rng: &mut Rng, len: usize) -> Vec<u8> {
     pat.iter().copied().cycle().take(len).collect()
 }
 
+/// `len` printable bytes (dump-tree prints xattr values raw, up to 255 bytes: a newline in a
+/// value would split its line and blur every diff of the text).
+fn text_payload(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let pat: Vec<u8> = rng.next().to_le_bytes().iter().map(|b| b'!' + b % 94).collect();
+    pat.iter().copied().cycle().take(len).collect()
+}
+
+/// Every byte value but `\n`, with a NUL early on: dump-tree prints a value with `%.*s`, which
+/// stops at the NUL, and our text must do the same.
+fn binary_value() -> Vec<u8> {
+    let mut v: Vec<u8> = (1..=255u8).filter(|&b| b != b'\n').collect();
+    v.insert(16, 0);
+    v
+}
+
 fn cstr(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
@@ -150,8 +165,9 @@ pub fn generate(dest: &Path) -> io::Result<()> {
     let xf = x.join("with-xattrs");
     fs::write(&xf, b"xattrs live in XATTR_ITEMs keyed by name hash\n")?;
     setxattr(&xf, "user.small", b"v")?;
-    setxattr(&xf, "user.medium", &payload(&mut rng, 300))?;
-    setxattr(&xf, "user.large", &payload(&mut rng, 2000))?;
+    setxattr(&xf, "user.medium", &text_payload(&mut rng, 300))?;
+    setxattr(&xf, "user.large", &text_payload(&mut rng, 2000))?;
+    setxattr(&xf, "user.binary", &binary_value())?;
     setxattr(&xf, "trusted.ondisk", b"trusted value")?;
     setxattr(&x, "user.on-directory", b"directory xattr")?;
 
