@@ -250,12 +250,18 @@ fn json_key(v: &Value) -> Result<Key, String> {
 }
 
 /// Parses `ondisk dump --json` output: `node` records open a block, `ptr`/`item` records fill
-/// it. Records of other types (errors) are returned separately as text.
+/// it. Records of other types (errors) and blocks reported with a bad checksum are returned
+/// separately as text.
 pub fn parse_json(text: &[u8]) -> Result<(Vec<Block>, Vec<String>), String> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut other = Vec::new();
     for (no, line) in super::byte_lines(text).into_iter().enumerate() {
         let v: Value = serde_json::from_slice(line).map_err(|e| format!("JSON line {}: {e}", no + 1))?;
+        // Every image we compare is clean: a block that failed its checksum is a difference even
+        // when its fields match.
+        if v.get("csum_ok").and_then(Value::as_bool) == Some(false) {
+            other.push(format!("bad checksum reported: {}", String::from_utf8_lossy(line)));
+        }
         match v.get("type").and_then(Value::as_str) {
             Some("node") => blocks.push(Block {
                 tree: u(&v, "tree")?,
