@@ -13,7 +13,7 @@
 #     what a tool allocates, as opposed to page cache it maps).
 # Then prints the ratios ondisk / btrfs-progs.
 #
-# Environment: ONDISK (binary; default: this repository's target/release/ondisk, built if
+# Environment: BENCH_NO_HYPERFINE=1 forces the loop; ONDISK (binary; default: this repository's target/release/ondisk, built if
 # missing), ONDISK_SHARED (the shared inputs directory; default ../shared or ../../shared).
 set -euo pipefail
 
@@ -92,7 +92,7 @@ echo "btrfs-progs: $(btrfs --version)"
 echo "runs: $runs each, after one warm-up run each; $(nproc) cores"
 echo
 
-if command -v hyperfine >/dev/null; then
+if [ -z "${BENCH_NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
     json=$(mktemp)
     hyperfine --style basic -w 1 -r "$runs" -N --export-json "$json" \
         -n ondisk "${ondisk_cmd[*]}" -n btrfs-progs "${progs_cmd[*]}" >&2
@@ -125,8 +125,8 @@ l_ondisk=$("${ondisk_cmd[@]}" | wc -l)
 l_progs=$("${progs_cmd[@]}" | wc -l)
 
 printf '\n%-14s %12s %16s %18s %14s\n' "" "median wall" "peak RSS" "peak anon RSS" "output lines"
-printf '%-14s %11ss %13s MiB %15s MiB %14s\n' ondisk "$t_ondisk" "$((m_ondisk / 1024))" "$((h_ondisk / 1024))" "$l_ondisk"
-printf '%-14s %11ss %13s MiB %15s MiB %14s\n' btrfs-progs "$t_progs" "$((m_progs / 1024))" "$((h_progs / 1024))" "$l_progs"
+printf '%-14s %11.3fs %13s MiB %15s MiB %14s\n' ondisk "$t_ondisk" "$((m_ondisk / 1024))" "$((h_ondisk / 1024))" "$l_ondisk"
+printf '%-14s %11.3fs %13s MiB %15s MiB %14s\n' btrfs-progs "$t_progs" "$((m_progs / 1024))" "$((h_progs / 1024))" "$l_progs"
 awk -v a="$t_ondisk" -v b="$t_progs" -v c="$m_ondisk" -v d="$m_progs" -v e="$h_ondisk" -v f="$h_progs" 'BEGIN {
     printf "ratio ondisk/btrfs-progs: time %.2f, peak RSS %.2f, peak anon RSS %.2f\n", a / b, c / d, (f > 0 ? e / f : 0)
 }'
