@@ -2,7 +2,9 @@
 //! (`test-images/btrfs/<name>/`, built by `make-btrfs-matrix`) and on the kernel-written images
 //! in `../shared/images/btrfs/`.
 //!
-//! (a) `ondisk dump` text vs the committed `dump-tree` golden, line by line;
+//! (a) `ondisk dump` text vs the committed `dump-tree` golden, line by line; and the same
+//!     restricted to the lines that are not item bodies (headers, key lines, tree titles) on the
+//!     matrix and on `../shared`, a narrower signal while item bodies are being written;
 //! (b) `ondisk dump --json` vs the golden's structure: every block's tree, bytenr, level, nritems,
 //!     free space, generation, owner and every slot's key (plus blockptr/generation of node
 //!     pointers, itemoff/itemsize of items), in order — matrix and `../shared` images;
@@ -10,6 +12,10 @@
 //! (d) live, when btrfs-progs is installed: rebuild a few matrix images into a temporary
 //!     directory and compare ondisk with btrfs-progs on them directly, and the rebuilt fs tree's
 //!     shape with the committed golden's (proves the goldens are current).
+//!
+//! `../shared` is found as `$ONDISK_SHARED`, `<repo>/../shared` or `<repo>/../../shared`; tests
+//! that need it or btrfs-progs print `SKIP:` and pass without them. Compressed images are
+//! decompressed once into cargo's target tmpdir and reused across runs.
 //!
 //! Each comparison prints the image, how many lines/records were compared and the differences.
 //! Differences we know and accept are listed in [`KNOWN`] with their reason; anything else fails.
