@@ -1,0 +1,200 @@
+//! Helpers shared by the integration tests: where things are, running the binary and the
+//! reference tools with a time limit, reading compressed goldens, parsing btrfs-progs text, and a
+//! line diff that stays readable when whole blocks of lines are missing.
+
+// Each test file includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+pub mod dump_tree;
+pub mod textdiff;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `ondisk` binary cargo built for this test run.
+pub fn ondisk() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ondisk"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The project's read-only inputs: `$ONDISK_SHARED` if set, else `<repo>/../shared`, else
+/// `<repo>/../../shared` (a worktree under `/work/wt/NAME`), if one of them is there.
+pub fn shared() -> Option<PathBuf> {
+    let env = std::env::var_os("ONDISK_SHARED").map(PathBuf::from);
+    env.into_iter().chain([repo().join("../shared"), repo().join("../../shared")]).find(|p| p.join("images").is_dir())
+}
+
+/// Whether an external program runs (`prog --version` succeeds).
+pub fn have_tool(prog: &str) -> bool {
+    Command::new(prog).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+}
+
+/// What a command did.
+pub struct Run {
+    /// Exit code; `None` when killed (by us on timeout, or by a signal).
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Panics with the command's stderr unless it exited 0.
+    pub fn ok(self, what: &str) -> Run {
+        assert!(!self.timed_out, "{what}: timed out after {:?}", self.elapsed);
+        assert_eq!(self.code, Some(0), "{what}: exit {:?}\nstderr:\n{}", self.code, self.stderr);
+        self
+    }
+}
+
+/// Runs `cmd` to completion or until `limit`, then kills it. stdout and stderr are drained on
+/// threads so a chatty child cannot block on a full pipe.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Run {
+    let start = Instant::now();
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("stdout was piped");
+    let mut err = child.stderr.take().expect("stderr was piped");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() > limit => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().ok();
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(_) => break None,
+        }
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+    Run { code: status.and_then(|s| s.code()), stdout, stderr, timed_out, elapsed: start.elapsed() }
+}
+
+/// Runs `ondisk ARGS...` with a generous limit (debug build, images decompressed on the fly).
+pub fn ondisk_run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    run_with_timeout(Command::new(ondisk()).args(args), Duration::from_secs(300))
+}
+
+/// A file's bytes, zstd-decompressed when the name ends in `.zst`.
+pub fn read_maybe_zst(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if path.extension().is_some_and(|e| e == "zst") {
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&raw[..]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut v = Vec::new();
+        dec.read_to_end(&mut v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        v
+    } else {
+        raw
+    }
+}
+
+/// Splits text into lines on `\n` without assuming UTF-8: btrfs-progs prints names and xattr
+/// values as raw bytes.
+pub fn byte_lines(text: &[u8]) -> Vec<&[u8]> {
+    let mut v: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    if v.last().is_some_and(|l| l.is_empty()) {
+        v.pop();
+    }
+    v
+}
+
+/// A raw copy of a `.zst` image, decompressed once (sparse) under cargo's target tmpdir and
+/// reused while it is newer than the compressed file; other paths are returned as they are.
+///
+/// Decompressing 300 MiB members on every `ondisk` run costs seconds in a debug build; the
+/// tests run ondisk several times per image, so they share one raw copy.
+pub fn raw_image(path: &Path) -> PathBuf {
+    if !path.extension().is_some_and(|e| e == "zst") {
+        return path.to_path_buf();
+    }
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // One folder per source path, named by a hash so different folders' `x.img` do not meet.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in abs.as_os_str().as_encoded_bytes() {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("raw-images").join(format!("{h:016x}"));
+    let name = abs.file_stem().expect("a file name").to_os_string();
+    let dest = dir.join(&name);
+    let src_time = std::fs::metadata(&abs).and_then(|m| m.modified()).ok();
+    let fresh = std::fs::metadata(&dest).and_then(|m| m.modified()).ok();
+    if let (Some(s), Some(d)) = (src_time, fresh) {
+        if d >= s {
+            return dest;
+        }
+    }
+    std::fs::create_dir_all(&dir).expect("target tmpdir is writable");
+    // Parallel tests may race on the same image: each writes its own temporary, the rename is
+    // atomic and both contents are equal.
+    let tmp = dir.join(format!("{}.{}.{:?}", name.to_string_lossy(), std::process::id(), std::thread::current().id()));
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let raw = std::fs::read(&abs).expect("readable image");
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&raw[..]).unwrap_or_else(|e| panic!("{}: {e}", abs.display()));
+        let mut out = std::fs::File::create(&tmp).expect("writable tmpdir");
+        const CHUNK: usize = 1 << 16;
+        let zeros = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK];
+        let mut total: u64 = 0;
+        loop {
+            // Fill a whole chunk (the decoder may return less) so holes stay aligned.
+            let mut n = 0;
+            while n < CHUNK {
+                match dec.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => panic!("{}: {e}", abs.display()),
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            // Slice equality is a memcmp: quick even in a debug build.
+            if buf[..n] == zeros[..n] {
+                out.seek(SeekFrom::Current(n as i64)).expect("seek");
+            } else {
+                out.write_all(&buf[..n]).expect("write");
+            }
+            total += n as u64;
+            if n < CHUNK {
+                break;
+            }
+        }
+        out.set_len(total).expect("set_len");
+    }
+    std::fs::rename(&tmp, &dest).expect("rename into place");
+    dest
+}
+
+/// The image files of one folder, sorted (device order: `x.dev1.img.zst`, `x.dev2.img.zst`, ...).
+pub fn images_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".img.zst") || n.ends_with(".img.xz") || n.ends_with(".img")));
+    v.sort();
+    v
+}
