@@ -14,6 +14,7 @@ mod csum;
 mod dir;
 mod extent;
 mod file_extent;
+pub mod put;
 mod free_space;
 mod inode;
 mod misc;
@@ -27,6 +28,7 @@ use crate::record::{civil_time, Record, Value};
 use ondisk_layouts::btrfs::items::*;
 use ondisk_layouts::btrfs::*;
 use std::fmt;
+use put::{Out, Put};
 use std::io::{self, Write};
 use zerocopy::{FromBytes, Immutable, KnownLayout};
 
@@ -68,8 +70,8 @@ impl fmt::Display for DecodeError {
 
 impl DecodeError {
     /// The `ERROR:` line the text dump prints in place of what could not be decoded.
-    pub fn print(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "\t\tERROR: {self}")
+    pub fn print(&self, o: &mut dyn Write) -> io::Result<()> {
+        writeln!(o, "\t\tERROR: {self}")
     }
 }
 
@@ -113,12 +115,26 @@ pub(crate) fn c_str(s: &[u8], max: usize) -> &[u8] {
 /// is what the reference outputs were made with (TZ unset).
 pub(crate) struct TimeText<'t>(pub &'t Timespec);
 
-impl fmt::Display for TimeText<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl TimeText<'_> {
+    /// Appends the text without going through `fmt`.
+    pub(crate) fn put<P: Put + ?Sized>(&self, p: &mut P) {
         let sec = self.0.sec.get();
         // time_t is signed: a huge u64 is a date before 1970 to localtime.
         let (y, mo, d, h, mi, s) = civil_time(sec as i64);
-        write!(f, "{sec}.{} ({y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02})", self.0.nsec.get())
+        p.u(sec).s(".").u(u64::from(self.0.nsec.get())).s(" (");
+        if y < 0 {
+            p.s("-");
+        }
+        p.u_pad(y.unsigned_abs(), 4).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
+        p.s(" ").u_pad(u64::from(h), 2).s(":").u_pad(u64::from(mi), 2).s(":").u_pad(u64::from(s), 2).s(")");
+    }
+}
+
+impl fmt::Display for TimeText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = put::Scratch::new();
+        self.put(&mut s);
+        f.write_str(s.as_str())
     }
 }
 
@@ -224,50 +240,50 @@ fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>
 }
 
 impl<'d> Decoded<'d> {
-    fn text(&self, w: &mut dyn Write, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
+    fn text(&self, o: &mut Out<'_>, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
         match self {
-            Decoded::Inode(i) => inode::text(w, i),
-            Decoded::InodeRef(r) => r.text(w),
-            Decoded::InodeExtref(r) => r.text(w),
-            Decoded::Dir(d) => d.text(w),
-            Decoded::DirLog(d) => writeln!(w, "\t\tdir log end {}", d.end.get()),
-            Decoded::Orphan => writeln!(w, "\t\torphan item"),
-            Decoded::FileExtent(f) => f.text(w),
-            Decoded::ExtentCsum(c) => c.text(w),
-            Decoded::CsumItem => writeln!(w, "\t\tcsum item"),
-            Decoded::Root(r) => r.text(w),
-            Decoded::RootRef(r) => r.text(w),
-            Decoded::Extent(e) => e.text(w),
-            Decoded::TreeBlockRef => writeln!(w, "\t\ttree block backref"),
-            Decoded::SharedBlockRef => writeln!(w, "\t\tshared block backref"),
-            Decoded::ExtentDataRef(d) => extent::data_ref_text(w, d),
-            Decoded::SharedDataRef(s) => writeln!(w, "\t\tshared data backref count {}", s.count.get()),
-            Decoded::ExtentOwnerRef(o) => writeln!(w, "\t\textent owner root {}", o.root_id.get()),
-            Decoded::ExtentRefV0(_) => writeln!(w, "\t\textent ref v0 (deprecated)"),
-            Decoded::BlockGroup(b) => chunk::block_group_text(w, b),
+            Decoded::Inode(i) => inode::text(o, i),
+            Decoded::InodeRef(r) => r.text(o),
+            Decoded::InodeExtref(r) => r.text(o),
+            Decoded::Dir(d) => d.text(o),
+            Decoded::DirLog(d) => writeln!(o, "\t\tdir log end {}", d.end.get()),
+            Decoded::Orphan => writeln!(o, "\t\torphan item"),
+            Decoded::FileExtent(f) => f.text(o),
+            Decoded::ExtentCsum(c) => c.text(o),
+            Decoded::CsumItem => writeln!(o, "\t\tcsum item"),
+            Decoded::Root(r) => r.text(o),
+            Decoded::RootRef(r) => r.text(o),
+            Decoded::Extent(e) => e.text(o),
+            Decoded::TreeBlockRef => writeln!(o, "\t\ttree block backref"),
+            Decoded::SharedBlockRef => writeln!(o, "\t\tshared block backref"),
+            Decoded::ExtentDataRef(d) => extent::data_ref_text(o, d),
+            Decoded::SharedDataRef(s) => writeln!(o, "\t\tshared data backref count {}", s.count.get()),
+            Decoded::ExtentOwnerRef(x) => writeln!(o, "\t\textent owner root {}", x.root_id.get()),
+            Decoded::ExtentRefV0(_) => writeln!(o, "\t\textent ref v0 (deprecated)"),
+            Decoded::BlockGroup(b) => chunk::block_group_text(o, b),
             Decoded::FreeSpaceInfo(i) => {
-                writeln!(w, "\t\tfree space info extent count {} flags {}", i.extent_count.get(), i.flags.get())
+                writeln!(o, "\t\tfree space info extent count {} flags {}", i.extent_count.get(), i.flags.get())
             }
-            Decoded::FreeSpaceExtent => writeln!(w, "\t\tfree space extent"),
-            Decoded::FreeSpaceBitmap(_) => writeln!(w, "\t\tfree space bitmap"),
-            Decoded::Chunk(c) => c.text(w),
-            Decoded::DevItem(d) => chunk::dev_item_text(w, d),
-            Decoded::DevExtent(d) => chunk::dev_extent_text(w, d),
-            Decoded::QgroupStatus(s) => s.text(w),
-            Decoded::QgroupInfo(i) => qgroup::info_text(w, i),
-            Decoded::QgroupLimit(l) => qgroup::limit_text(w, l),
+            Decoded::FreeSpaceExtent => writeln!(o, "\t\tfree space extent"),
+            Decoded::FreeSpaceBitmap(_) => writeln!(o, "\t\tfree space bitmap"),
+            Decoded::Chunk(c) => c.text(o),
+            Decoded::DevItem(d) => chunk::dev_item_text(o, d),
+            Decoded::DevExtent(d) => chunk::dev_extent_text(o, d),
+            Decoded::QgroupStatus(s) => s.text(o),
+            Decoded::QgroupInfo(i) => qgroup::info_text(o, i),
+            Decoded::QgroupLimit(l) => qgroup::limit_text(o, l),
             Decoded::QgroupRelation => Ok(()),
-            Decoded::Uuid(u) => u.text(w),
+            Decoded::Uuid(u) => u.text(o),
             Decoded::String(s) => {
-                w.write_all(b"\t\titem data ")?;
-                w.write_all(c_str(s, usize::MAX))?;
-                w.write_all(b"\n")
+                o.write_all(b"\t\titem data ")?;
+                o.write_all(c_str(s, usize::MAX))?;
+                o.write_all(b"\n")
             }
-            Decoded::Persistent(p) => p.text(w, key),
-            Decoded::Temporary(t) => t.text(w, key),
+            Decoded::Persistent(p) => p.text(o, key),
+            Decoded::Temporary(t) => t.text(o, key),
             // progs (6.2 and later) print nothing for these.
             Decoded::DevReplace(_) | Decoded::VerityDesc(_) | Decoded::VerityMerkle(_) => Ok(()),
-            Decoded::RaidStripe(r) => r.text(w),
+            Decoded::RaidStripe(r) => r.text(o),
             Decoded::Other => {
                 let _ = ctx;
                 Ok(())
@@ -366,15 +382,21 @@ pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
 
 /// The lines dump-tree prints under `item N key (...) itemoff N itemsize N`.
 pub fn print_body(w: &mut dyn Write, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
+    let mut o = Out::new(w);
+    body_text(&mut o, key, data, ctx)?;
+    o.finish()
+}
+
+fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
     // progs prints the v1 space cache header before (and besides) the per-type switch.
     if free_space::is_cache_header(key) {
         match free_space::parse_header(data) {
-            Ok(h) => free_space::header_text(w, h)?,
-            Err(e) => e.print(w)?,
+            Ok(h) => free_space::header_text(o, h)?,
+            Err(e) => e.print(o)?,
         }
     }
     match parse(key, data, ctx) {
-        Ok(d) => d.text(w, key, ctx),
-        Err(e) => e.print(w),
+        Ok(d) => d.text(o, key, ctx),
+        Err(e) => e.print(o),
     }
 }
