@@ -10,14 +10,20 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `<CARGO_MANIFEST_DIR>/../shared` (a worktree one level deeper is also looked through, and
+/// `ONDISK_SHARED` overrides both).
 fn shared_images() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/images/btrfs");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIP: {} not found", dir.display());
-        None
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("ONDISK_SHARED").map(PathBuf::from),
+        Some(manifest.join("../shared")),
+        Some(manifest.join("../../shared")),
+    ];
+    let found = candidates.iter().flatten().map(|s| s.join("images/btrfs")).find(|d| d.is_dir());
+    if found.is_none() {
+        eprintln!("SKIP: {} not found", manifest.join("../shared/images/btrfs").display());
     }
+    found
 }
 
 /// The devices of one filesystem: every `*.img.zst` of its folder, in name order.
@@ -50,6 +56,35 @@ fn unzstd(path: &Path) -> Vec<u8> {
     v
 }
 
+/// Decompresses a `.zst` image into a sparse file: with the `zstd` tool when there is one
+/// (much faster on multi-GiB images of zeros), else streaming through ruzstd, seeking over
+/// zero blocks.
+fn unzstd_sparse(src: &Path, dst: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let tool = Command::new("zstd").args(["-q", "-d", "-f", "--sparse", "-o"]).arg(dst).arg(src).status();
+    if tool.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let f = std::fs::File::open(src).expect("open zst");
+    let mut d = ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(f)).expect("zstd header");
+    let mut out = std::fs::File::create(dst).expect("create raw image");
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = d.read(&mut buf).expect("zstd data");
+        if n == 0 {
+            break;
+        }
+        if buf[..n].iter().all(|&b| b == 0) {
+            out.seek(SeekFrom::Current(n as i64)).expect("seek");
+        } else {
+            out.write_all(&buf[..n]).expect("write raw image");
+        }
+        len += n as u64;
+    }
+    out.set_len(len).expect("set image length");
+}
+
 /// Lines as bytes (progs prints names and xattr values raw, so the text need not be UTF-8),
 /// without the reference's `btrfs-progs vX.Y` banner.
 fn lines(text: &[u8]) -> Vec<&[u8]> {
@@ -63,22 +98,25 @@ fn lines(text: &[u8]) -> Vec<&[u8]> {
     v
 }
 
-/// Compares line by line; prints a summary and the first differences; returns the count.
-fn compare(name: &str, ours: &[u8], reference: &[u8]) -> usize {
+/// Compares line by line: the number of differences and a report (summary line first, then
+/// the first differences).
+fn compare(name: &str, ours: &[u8], reference: &[u8]) -> (usize, String) {
     let (a, b) = (lines(ours), lines(reference));
     let mut diffs = 0;
+    let mut detail = String::new();
     for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
         if x != y {
             if diffs < 10 {
-                eprintln!("  {name}:{}: ours {:?}", i + 1, String::from_utf8_lossy(x));
-                eprintln!("  {name}:{}: progs {:?}", i + 1, String::from_utf8_lossy(y));
+                detail += &format!("  {name}:{}: ours  {:?}\n", i + 1, String::from_utf8_lossy(x));
+                detail += &format!("  {name}:{}: progs {:?}\n", i + 1, String::from_utf8_lossy(y));
             }
             diffs += 1;
         }
     }
     diffs += a.len().abs_diff(b.len());
-    eprintln!("{name}: {} lines compared ({} ours, {} progs), {diffs} differences", a.len().min(b.len()), a.len(), b.len());
-    diffs
+    let summary =
+        format!("{name}: {} lines compared ({} ours, {} progs), {diffs} differences\n", a.len().min(b.len()), a.len(), b.len());
+    (diffs, summary + &detail)
 }
 
 #[test]
@@ -91,16 +129,30 @@ fn dump_text_matches_progs_references() {
         .collect();
     folders.sort();
     assert!(!folders.is_empty(), "no image folder with dump-tree.out.zst under {}", root.display());
+    // One thread per image: each run is independent and mostly waits on the child process.
+    let results: Vec<(String, usize, String)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = folders
+            .iter()
+            .map(|dir| {
+                sc.spawn(move || {
+                    let name = dir.file_name().expect("folder name").to_string_lossy().into_owned();
+                    let run = ondisk(&["dump"], &members(dir));
+                    assert!(!run.stderr.contains("panicked"), "{name}: ondisk panicked: {}", run.stderr);
+                    assert_eq!(run.code, Some(0), "{name}: exit status; stderr: {}", run.stderr);
+                    let reference = unzstd(&dir.join("dump-tree.out.zst"));
+                    // No exceptions are needed today: every line matches. A progs printing quirk
+                    // we chose not to copy would be listed here by name, with the reason.
+                    let (diffs, report) = compare(&name, &run.stdout, &reference);
+                    (name, diffs, report)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("image thread")).collect()
+    });
     let mut failed = Vec::new();
-    for dir in &folders {
-        let name = dir.file_name().expect("folder name").to_string_lossy().into_owned();
-        let run = ondisk(&["dump"], &members(dir));
-        assert!(!run.stderr.contains("panicked"), "{name}: ondisk panicked: {}", run.stderr);
-        assert_eq!(run.code, Some(0), "{name}: exit status; stderr: {}", run.stderr);
-        let reference = unzstd(&dir.join("dump-tree.out.zst"));
-        // No exceptions are needed today: every line matches. A progs printing quirk we choose
-        // not to copy would be listed here by name, with the reason.
-        if compare(&name, &run.stdout, &reference) != 0 {
+    for (name, diffs, report) in results {
+        eprint!("{report}");
+        if diffs != 0 {
             failed.push(name);
         }
     }
@@ -144,13 +196,14 @@ fn dump_text_matches_live_progs_where_no_reference_is_stored() {
             continue;
         }
         let ms = members(&dir);
-        // progs wants raw images: decompress into a temporary directory.
+        // progs wants raw images: decompress into a temporary directory (sparsely: these are
+        // mostly-empty multi-GiB images), and let ondisk read the same files.
         let tmp = tempfile::tempdir().expect("temp dir");
         let raw: Vec<PathBuf> = ms
             .iter()
             .map(|m| {
                 let p = tmp.path().join(m.file_name().expect("name").to_string_lossy().trim_end_matches(".zst"));
-                std::fs::write(&p, unzstd(m)).expect("write raw image");
+                unzstd_sparse(m, &p);
                 p
             })
             .collect();
@@ -163,10 +216,12 @@ fn dump_text_matches_live_progs_where_no_reference_is_stored() {
         if version.trim() != "btrfs-progs v6.2" {
             eprintln!("note: {name}: comparing with {version}, the references are from btrfs-progs v6.2");
         }
-        let run = ondisk(&["dump"], &ms);
+        let run = ondisk(&["dump"], &raw);
         assert!(!run.stderr.contains("panicked"), "{name}: ondisk panicked: {}", run.stderr);
         assert_eq!(run.code, Some(0), "{name}: stderr: {}", run.stderr);
-        if compare(name, &run.stdout, &progs.stdout) != 0 {
+        let (diffs, report) = compare(name, &run.stdout, &progs.stdout);
+        eprint!("{report}");
+        if diffs != 0 {
             failed.push(name);
         }
     }

@@ -83,7 +83,7 @@ impl<'d> FileExtent<'d> {
         };
         match self {
             FileExtent::Inline { generation, ram_bytes, compression, encryption, other_encoding, data } => {
-                r.push("generation", *generation).push("type", FILE_EXTENT_INLINE).push("type_text", "inline");
+                r.push("generation", *generation).push("extent_type", FILE_EXTENT_INLINE).push("extent_type_text", "inline");
                 r.push("inline_size", data.len() as u64).push("ram_bytes", *ram_bytes);
                 comp(r, *compression);
                 r.push("encryption", *encryption).push("other_encoding", *other_encoding);
@@ -91,8 +91,8 @@ impl<'d> FileExtent<'d> {
             }
             FileExtent::Extent(f) => {
                 r.push("generation", f.generation.get())
-                    .push("type", f.type_)
-                    .push("type_text", file_extent_type_name(f.type_))
+                    .push("extent_type", f.type_)
+                    .push("extent_type_text", file_extent_type_name(f.type_))
                     .push("disk_bytenr", f.disk_bytenr.get())
                     .push("disk_num_bytes", f.disk_num_bytes.get())
                     .push("offset", f.offset.get())

@@ -358,6 +358,10 @@ impl<'d> Decoded<'d> {
 }
 
 /// The decoded fields of one item (after the common `type/tree/block/slot/key/item_type`).
+///
+/// Field names follow what progs prints, with underscores; where progs says `type` for an item's
+/// own field (file extent, chunk, device), the name is qualified (`extent_type`, `chunk_type`,
+/// `dev_type`) so as not to collide with the object's `"type":"item"`.
 pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
     let mut r = Record::with_capacity(16);
     if free_space::is_cache_header(key) {
@@ -399,4 +403,14 @@ fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::
         Ok(d) => d.text(o, key, ctx),
         Err(e) => e.print(o),
     }
+}
+
+/// dump-tree's `\titem N key (...) itemoff N itemsize N` line, without going through `fmt`
+/// (it is printed once per item).
+pub fn print_item_line(w: &mut dyn Write, slot: usize, key: &DiskKey, itemoff: u32, itemsize: u32) -> io::Result<()> {
+    let mut o = Out::new(w);
+    o.s("\titem ").u(slot as u64).s(" ");
+    super::names::KeyText(key).put(&mut o);
+    o.s(" itemoff ").u(u64::from(itemoff)).s(" itemsize ").u(u64::from(itemsize)).s("\n");
+    o.finish()
 }

@@ -118,21 +118,37 @@ impl Put for Scratch {
     }
 }
 
-/// The text dump's writer: appends never fail; the first write error is kept (later appends are
-/// dropped) and returned by [`Out::finish`]. The underlying writer is buffered already (stdout's
-/// `BufWriter`), so pieces go straight to it.
+/// Capacity of [`Out`]'s buffer: a few lines; small because it is set up for every item.
+const OUT_CAP: usize = 512;
+
+/// The text dump's writer: collects an item's lines in a small buffer and hands them to the
+/// underlying (buffered) writer in one piece, which costs far less than many tiny writes.
+/// Appends never fail; the first write error is kept (later output is dropped) and returned by
+/// [`Out::finish`].
 pub struct Out<'w> {
     w: &'w mut dyn Write,
+    buf: [u8; OUT_CAP],
+    len: usize,
     err: Option<io::Error>,
 }
 
 impl<'w> Out<'w> {
     pub fn new(w: &'w mut dyn Write) -> Self {
-        Out { w, err: None }
+        Out { w, buf: [0; OUT_CAP], len: 0, err: None }
     }
 
-    /// The first error met, if any.
+    fn flush_buf(&mut self) {
+        if self.len > 0 && self.err.is_none() {
+            if let Err(e) = self.w.write_all(&self.buf[..self.len]) {
+                self.err = Some(e);
+            }
+        }
+        self.len = 0;
+    }
+
+    /// Writes out what is buffered; the first error met on the way.
     pub fn finish(mut self) -> io::Result<()> {
+        self.flush_buf();
         match self.err.take() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -142,11 +158,19 @@ impl<'w> Out<'w> {
 
 impl Put for Out<'_> {
     fn b(&mut self, b: &[u8]) {
-        if self.err.is_none() {
-            if let Err(e) = self.w.write_all(b) {
-                self.err = Some(e);
+        if self.len + b.len() > OUT_CAP {
+            self.flush_buf();
+            if b.len() > OUT_CAP {
+                if self.err.is_none() {
+                    if let Err(e) = self.w.write_all(b) {
+                        self.err = Some(e);
+                    }
+                }
+                return;
             }
         }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
     }
 }
 
@@ -181,10 +205,12 @@ mod tests {
             o.u(i).s("\n");
         }
         o.b(&[b'x'; 10000]);
+        o.s("!");
         o.finish().unwrap();
         let text = String::from_utf8(v).unwrap();
         assert!(text.starts_with("0\n1\n2\n"));
         assert!(text.contains("\n4999\nxxxx"));
-        assert_eq!(text.len(), (0..5000).map(|i: u64| i.to_string().len() + 1).sum::<usize>() + 10000);
+        assert!(text.ends_with("xx!"));
+        assert_eq!(text.len(), (0..5000).map(|i: u64| i.to_string().len() + 1).sum::<usize>() + 10001);
     }
 }
