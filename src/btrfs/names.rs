@@ -486,3 +486,45 @@ pub fn parse_tree(s: &str) -> Option<u64> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::little_endian::U64;
+
+    fn key(o: u64, t: u8, off: u64) -> DiskKey {
+        DiskKey { objectid: U64::new(o), type_: t, offset: U64::new(off) }
+    }
+
+    #[test]
+    fn keys_print_like_btrfs_print_key() {
+        let k = |o, t, off| key_text(&key(o, t, off)).to_string();
+        assert_eq!(k(5, ROOT_ITEM_KEY, u64::MAX), "key (FS_TREE ROOT_ITEM 18446744073709551615)");
+        assert_eq!(k(TREE_RELOC_OBJECTID, ROOT_ITEM_KEY, 5), "key (TREE_RELOC ROOT_ITEM FS_TREE)");
+        assert_eq!(k(256, INODE_ITEM_KEY, u64::MAX), "key (256 INODE_ITEM -1)");
+        assert_eq!(k((1 << 48) | 100, QGROUP_RELATION_KEY, 256), "key (1/100 QGROUP_RELATION 0/256)");
+        assert_eq!(k(0x1234, UUID_KEY_SUBVOL, 0xab), "key (0x0000000000001234 UUID_KEY_SUBVOL 0x00000000000000ab)");
+        assert_eq!(k(1, DEV_ITEM_KEY, 1), "key (DEV_ITEMS DEV_ITEM 1)");
+        assert_eq!(k(256, CHUNK_ITEM_KEY, 0), "key (FIRST_CHUNK_TREE CHUNK_ITEM 0)");
+        assert_eq!(k(1, DEV_EXTENT_KEY, 0), "key (1 DEV_EXTENT 0)");
+        assert_eq!(k(5, PERSISTENT_ITEM_KEY, 1), "key (5 PERSISTENT_ITEM 1)");
+        assert_eq!(k(0, PERSISTENT_ITEM_KEY, 1), "key (DEV_STATS PERSISTENT_ITEM 1)");
+        assert_eq!(k(FREE_SPACE_OBJECTID, 0, 0), "key (FREE_SPACE UNTYPED 0)");
+        assert_eq!(k(TREE_LOG_FIXUP_OBJECTID, 7, 0), "key (LOG_FIXUP UNKNOWN.7 0)");
+    }
+
+    #[test]
+    fn flags_print_like_progs() {
+        let f = |x: FlagsText| x.to_string();
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_DATA)), "DATA|single");
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_METADATA | BLOCK_GROUP_DUP)), "METADATA|DUP");
+        // progs' missing separator when DATA is absent.
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_METADATA | BLOCK_GROUP_SYSTEM)), "METADATASYSTEM|single");
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_DATA | BLOCK_GROUP_RAID1C3)), "DATA|RAID1C3");
+        assert_eq!(f(FlagsText::Inode(0)), "none");
+        assert_eq!(f(FlagsText::Inode(INODE_NODATASUM | INODE_NODATACOW)), "NODATASUM|NODATACOW");
+        assert_eq!(f(FlagsText::Extent(EXTENT_FLAG_TREE_BLOCK | BLOCK_FLAG_FULL_BACKREF)), "TREE_BLOCK|FULL_BACKREF");
+        assert_eq!(f(FlagsText::QgroupStatus(QGROUP_STATUS_FLAG_ON | QGROUP_STATUS_FLAG_RESCAN)), "ON|SCANNING");
+        assert_eq!(UuidText(&[0xab; 16]).to_string(), "abababab-abab-abab-abab-abababababab");
+    }
+}

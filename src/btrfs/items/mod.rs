@@ -414,3 +414,168 @@ pub fn print_item_line(w: &mut dyn Write, slot: usize, key: &DiskKey, itemoff: u
     o.s(" itemoff ").u(u64::from(itemoff)).s(" itemsize ").u(u64::from(itemsize)).s("\n");
     o.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::little_endian::{U32, U64};
+
+    fn key(objectid: u64, t: u8, offset: u64) -> DiskKey {
+        DiskKey { objectid: U64::new(objectid), type_: t, offset: U64::new(offset) }
+    }
+
+    const CTX: ItemCtx = ItemCtx { csum_size: 4, sectorsize: 4096, nodesize: 16384, owner: 5 };
+
+    fn text(k: &DiskKey, data: &[u8]) -> String {
+        let mut v = Vec::new();
+        print_body(&mut v, k, data, &CTX).expect("write to a Vec");
+        String::from_utf8_lossy(&v).into_owned()
+    }
+
+    /// Fields every item object already has (dump.rs), which decoded fields must not repeat.
+    const RESERVED: &[&str] = &["type", "tree", "block", "slot", "key", "item_type", "itemoff", "itemsize"];
+
+    fn check_record(k: &DiskKey, data: &[u8]) {
+        let r = decode(k, data, &CTX);
+        let mut names: Vec<&str> = r.fields.iter().map(|(n, _)| *n).collect();
+        for n in &names {
+            assert!(!RESERVED.contains(n), "type {} decodes a field named {n}", k.type_);
+        }
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "type {} decodes a field twice: {:?}", k.type_, r.fields);
+        serde_json::to_string(&r).expect("serialisable");
+    }
+
+    #[test]
+    fn garbage_items_never_panic() {
+        // xorshift: deterministic garbage of every length up to a few hundred bytes, for every
+        // key type, with the objectids that select special decoders.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let objectids = [0, 1, 256, FREE_SPACE_OBJECTID, BALANCE_OBJECTID, CSUM_CHANGE_OBJECTID, u64::MAX];
+        let mut buf = vec![0u8; 600];
+        for t in 0..=255u8 {
+            for &o in &objectids {
+                for len in (0..80).chain([160, 239, 240, 439, 448, 500, 600]) {
+                    for fill in 0..3 {
+                        for b in buf.iter_mut() {
+                            *b = match fill {
+                                0 => 0,
+                                1 => 0xff,
+                                _ => rnd() as u8,
+                            };
+                        }
+                        // Small lengths in the length fields keep multi-entry walks going.
+                        if fill == 2 && len > 30 {
+                            buf[27] = (rnd() % 8) as u8;
+                            buf[28] = 0;
+                        }
+                        let k = key(o, t, rnd() % 4);
+                        let _ = text(&k, &buf[..len]);
+                        check_record(&k, &buf[..len]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_items_print_an_error_line() {
+        let t = text(&key(257, INODE_ITEM_KEY, 0), &[0u8; 100]);
+        assert_eq!(t, "\t\tERROR: item too short for btrfs_inode_item: 100 bytes, need 160\n");
+        let r = decode(&key(257, INODE_ITEM_KEY, 0), &[0u8; 100], &CTX);
+        assert!(matches!(r.get("error"), Some(Value::Str(_))));
+        // Legacy root items are fine, shorter ones are not.
+        assert!(text(&key(5, ROOT_ITEM_KEY, 0), &[0u8; 239]).starts_with("\t\tgeneration 0 root_dirid 0"));
+        assert!(text(&key(5, ROOT_ITEM_KEY, 0), &[0u8; 200]).starts_with("\t\tERROR: item too short for btrfs_root_item"));
+    }
+
+    #[test]
+    fn dir_entry_overrunning_its_item_stops_with_an_error() {
+        let mut d = vec![0u8; 30];
+        d[0..8].copy_from_slice(&258u64.to_le_bytes());
+        d[8] = INODE_ITEM_KEY;
+        d[25..27].copy_from_slice(&0u16.to_le_bytes()); // data_len
+        d[27..29].copy_from_slice(&40u16.to_le_bytes()); // name_len, past the end
+        d[29] = FT_REG_FILE;
+        d.extend_from_slice(b"short");
+        let t = text(&key(256, DIR_ITEM_KEY, 1), &d);
+        assert_eq!(
+            t,
+            "\t\tlocation key (258 INODE_ITEM 0) type FILE\n\t\ttransid 0 data_len 0 name_len 40\n\t\tERROR: dir item name at item offset 30 needs 40 bytes, item has 35\n"
+        );
+    }
+
+    #[test]
+    fn names_print_like_printf_precision() {
+        // progs prints at most BTRFS_NAME_LEN bytes, and stops at a NUL.
+        assert_eq!(c_str(b"ab\0cd", 255), b"ab");
+        assert_eq!(c_str(&[b'x'; 300], 255).len(), 255);
+        let mut d = vec![0u8; 10];
+        d[0..8].copy_from_slice(&2u64.to_le_bytes());
+        d[8..10].copy_from_slice(&4u16.to_le_bytes());
+        d.extend_from_slice(b"a\0bc");
+        assert_eq!(text(&key(257, INODE_REF_KEY, 256), &d), "\t\tindex 2 namelen 4 name: a\n");
+        let r = decode(&key(257, INODE_REF_KEY, 256), &d, &CTX);
+        let Some(Value::List(refs)) = r.get("refs") else { panic!("refs list") };
+        let Value::Record(e) = &refs[0] else { panic!("ref record") };
+        assert_eq!(e.get("name"), Some(&Value::Name(b"a\0bc"[..].into())), "JSON keeps the whole name");
+    }
+
+    #[test]
+    fn extent_item_with_inline_refs() {
+        let mut d = Vec::new();
+        d.extend_from_slice(&1u64.to_le_bytes()); // refs
+        d.extend_from_slice(&7u64.to_le_bytes()); // gen
+        d.extend_from_slice(&1u64.to_le_bytes()); // DATA
+        d.push(EXTENT_DATA_REF_KEY);
+        d.extend_from_slice(&5u64.to_le_bytes());
+        d.extend_from_slice(&257u64.to_le_bytes());
+        d.extend_from_slice(&0u64.to_le_bytes());
+        d.extend_from_slice(&1u32.to_le_bytes());
+        d.push(SHARED_DATA_REF_KEY);
+        d.extend_from_slice(&30408704u64.to_le_bytes());
+        d.extend_from_slice(&2u32.to_le_bytes());
+        d.push(99); // unknown type: progs stops here
+        let t = text(&key(13631488, EXTENT_ITEM_KEY, 4096), &d);
+        assert_eq!(
+            t,
+            "\t\trefs 1 gen 7 flags DATA\n\t\textent data backref root FS_TREE objectid 257 offset 0 count 1\n\t\tshared data backref parent 30408704 count 2\n\t\tERROR: invalid inline backref type 99\n"
+        );
+    }
+
+    #[test]
+    fn chunk_printer_for_the_superblock() {
+        let mut d = vec![0u8; 48 + 32];
+        d[0..8].copy_from_slice(&8388608u64.to_le_bytes());
+        d[8..16].copy_from_slice(&2u64.to_le_bytes());
+        d[16..24].copy_from_slice(&65536u64.to_le_bytes());
+        d[24..32].copy_from_slice(&(BLOCK_GROUP_SYSTEM | BLOCK_GROUP_DUP).to_le_bytes());
+        d[44..46].copy_from_slice(&1u16.to_le_bytes());
+        d[48..56].copy_from_slice(&1u64.to_le_bytes());
+        d.extend_from_slice(&[0xaa; 10]); // whatever follows in the sys_chunk_array
+        let mut v = Vec::new();
+        assert_eq!(print_chunk(&mut v, &d).unwrap(), Some(80));
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\t\tlength 8388608 owner 2 stripe_len 65536 type SYSTEM|DUP\n\t\tio_align 0 io_width 0 sector_size 0\n\t\tnum_stripes 1 sub_stripes 0\n\t\t\tstripe 0 devid 1 offset 0\n\t\t\tdev_uuid 00000000-0000-0000-0000-000000000000\n"
+        );
+        d[44..46].copy_from_slice(&3u16.to_le_bytes());
+        let mut v = Vec::new();
+        assert_eq!(print_chunk(&mut v, &d[..80]).unwrap(), Some(144));
+        assert_eq!(String::from_utf8(v).unwrap(), "\t\tchunk item invalid\n");
+    }
+
+    #[test]
+    fn times_print_in_utc() {
+        let t = Timespec { sec: U64::new(1_795_251_593), nsec: U32::new(12) };
+        assert_eq!(TimeText(&t).to_string(), "1795251593.12 (2026-11-21 08:59:53)");
+    }
+}
