@@ -257,7 +257,7 @@ fn print_block(out: &mut Out, json: bool, tree: u64, b: &Block, ctx: ItemCtx) ->
         writeln!(w, "\t{} block {} gen {}", key_text(&p.key), p.blockptr.get(), p.generation.get())?;
     }
     for (slot, item) in node.items().iter().enumerate() {
-        writeln!(w, "\titem {slot} {} itemoff {} itemsize {}", key_text(&item.key), item.offset.get(), item.size.get())?;
+        items::print_item_line(w, slot, &item.key, item.offset.get(), item.size.get())?;
         match node.item_data(item) {
             Ok(data) => items::print_body(w, &item.key, data, &ctx)?,
             Err(e) => writeln!(w, "\t\tERROR: item data at offset {} size {} lies outside the block", e.offset, e.size)?,

@@ -7,6 +7,7 @@
 
 use ondisk_layouts::btrfs::items::*;
 use ondisk_layouts::btrfs::*;
+use super::items::put::{Put, Scratch};
 use std::fmt;
 
 /// `print_key_type`: the name of a key type; `None` where progs prints `UNKNOWN.<n>`.
@@ -112,18 +113,45 @@ pub fn objectid_name(objectid: u64, key_type: u8) -> Option<&'static str> {
 #[derive(Clone, Copy)]
 pub struct ObjectidText(pub u64, pub u8);
 
+impl ObjectidText {
+    /// Appends the text without going through `fmt`.
+    pub fn put<P: Put + ?Sized>(self, p: &mut P) {
+        let ObjectidText(o, t) = self;
+        match t {
+            QGROUP_RELATION_KEY => put_qgroup(p, o),
+            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => put_hex16(p, o),
+            _ => match objectid_name(o, t) {
+                Some(n) => p.b(n.as_bytes()),
+                None => {
+                    p.u(o);
+                }
+            },
+        }
+    }
+}
+
+fn put_qgroup<P: Put + ?Sized>(p: &mut P, id: u64) {
+    p.u(id >> QGROUP_LEVEL_SHIFT).s("/").u(id & ((1 << QGROUP_LEVEL_SHIFT) - 1));
+}
+
+/// `0x%016llx`
+fn put_hex16<P: Put + ?Sized>(p: &mut P, v: u64) {
+    p.s("0x");
+    let mut digits = 1;
+    while digits < 16 && v >> (4 * digits) != 0 {
+        digits += 1;
+    }
+    for _ in digits..16 {
+        p.b(b"0");
+    }
+    p.hex(v);
+}
+
 impl fmt::Display for ObjectidText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ObjectidText(o, t) = *self;
-        match t {
-            QGROUP_RELATION_KEY => return write!(f, "{}", QgroupId(o)),
-            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => return write!(f, "0x{o:016x}"),
-            _ => {}
-        }
-        match objectid_name(o, t) {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{o}"),
-        }
+        let mut s = Scratch::new();
+        self.put(&mut s);
+        f.write_str(s.as_str())
     }
 }
 
@@ -164,20 +192,43 @@ impl fmt::Display for KeyTypeText {
 #[derive(Clone, Copy)]
 pub struct KeyText<'k>(pub &'k DiskKey);
 
+impl KeyText<'_> {
+    /// Appends the text without going through `fmt`.
+    pub fn put<P: Put + ?Sized>(self, p: &mut P) {
+        let (o, t, off) = self.0.triple();
+        p.s("key (");
+        ObjectidText(o, t).put(p);
+        p.s(" ");
+        match key_type_name(o, t) {
+            Some(n) => p.b(n.as_bytes()),
+            None => {
+                p.s("UNKNOWN.").u(u64::from(t));
+            }
+        }
+        p.s(" ");
+        match t {
+            QGROUP_RELATION_KEY | QGROUP_INFO_KEY | QGROUP_LIMIT_KEY => put_qgroup(p, off),
+            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => put_hex16(p, off),
+            // A ROOT_ITEM's offset is a generation (never shortened to -1), except for reloc
+            // trees where it names the source subvolume.
+            ROOT_ITEM_KEY if o == TREE_RELOC_OBJECTID => ObjectidText(off, t).put(p),
+            ROOT_ITEM_KEY => {
+                p.u(off);
+            }
+            _ if off == u64::MAX => p.b(b"-1"),
+            _ => {
+                p.u(off);
+            }
+        }
+        p.s(")");
+    }
+}
+
 impl fmt::Display for KeyText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (o, t, off) = self.0.triple();
-        write!(f, "key ({} {} ", ObjectidText(o, t), KeyTypeText(o, t))?;
-        match t {
-            QGROUP_RELATION_KEY | QGROUP_INFO_KEY | QGROUP_LIMIT_KEY => write!(f, "{})", QgroupId(off)),
-            UUID_KEY_SUBVOL | UUID_KEY_RECEIVED_SUBVOL => write!(f, "0x{off:016x})"),
-            // A ROOT_ITEM's offset is a generation (never -1-shortened), except for reloc trees
-            // where it names the source subvolume.
-            ROOT_ITEM_KEY if o == TREE_RELOC_OBJECTID => write!(f, "{})", ObjectidText(off, t)),
-            ROOT_ITEM_KEY => write!(f, "{off})"),
-            _ if off == u64::MAX => f.write_str("-1)"),
-            _ => write!(f, "{off})"),
-        }
+        let mut s = Scratch::new();
+        self.put(&mut s);
+        f.write_str(s.as_str())
     }
 }
 
@@ -256,78 +307,89 @@ pub fn profile_name(flags: u64) -> Option<&'static str> {
     ORDER.iter().find(|(bit, _)| flags & bit != 0).map(|(_, n)| *n)
 }
 
-impl fmt::Display for FlagsText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+impl FlagsText {
+    /// Appends the text without going through `fmt`.
+    pub fn put<P: Put + ?Sized>(self, f: &mut P) {
+        match self {
             FlagsText::Inode(flags) => {
                 let mut empty = true;
                 for (bit, name) in INODE_FLAG_NAMES {
                     if flags & bit != 0 {
                         if !empty {
-                            f.write_str("|")?;
+                            f.s("|");
                         }
-                        f.write_str(name)?;
+                        f.s(name);
                         empty = false;
                     }
                 }
                 if empty {
-                    f.write_str("none")?;
+                    f.s("none");
                 }
-                Ok(())
             }
             FlagsText::BlockGroup(flags) => {
                 // Quirk kept from progs: only DATA clears "empty", so METADATA|SYSTEM prints
                 // without a separator.
                 let data = flags & BLOCK_GROUP_DATA != 0;
                 if data {
-                    f.write_str("DATA")?;
+                    f.s("DATA");
                 }
                 if flags & BLOCK_GROUP_METADATA != 0 {
-                    f.write_str(if data { "|METADATA" } else { "METADATA" })?;
+                    f.s(if data { "|METADATA" } else { "METADATA" });
                 }
                 if flags & BLOCK_GROUP_SYSTEM != 0 {
-                    f.write_str(if data { "|SYSTEM" } else { "SYSTEM" })?;
+                    f.s(if data { "|SYSTEM" } else { "SYSTEM" });
                 }
                 // Quirk kept from progs 6.2: the raid table spells single in lower case, so the
                 // "don't print SINGLE" test misses it and "|single" is printed.
-                f.write_str("|")?;
-                f.write_str(profile_name(flags).unwrap_or("single"))
+                f.s("|");
+                f.s(profile_name(flags).unwrap_or("single"));
             }
             FlagsText::Extent(flags) => {
                 let data = flags & EXTENT_FLAG_DATA != 0;
                 if data {
-                    f.write_str("DATA")?;
+                    f.s("DATA");
                 }
                 if flags & EXTENT_FLAG_TREE_BLOCK != 0 {
-                    f.write_str(if data { "|TREE_BLOCK" } else { "TREE_BLOCK" })?;
+                    f.s(if data { "|TREE_BLOCK" } else { "TREE_BLOCK" });
                 }
                 if flags & BLOCK_FLAG_FULL_BACKREF != 0 {
-                    f.write_str("|FULL_BACKREF")?;
+                    f.s("|FULL_BACKREF");
                 }
-                Ok(())
             }
-            FlagsText::Root(flags) => f.write_str(if flags & ROOT_SUBVOL_RDONLY != 0 { "RDONLY" } else { "none" }),
+            FlagsText::Root(flags) => {
+                f.s(if flags & ROOT_SUBVOL_RDONLY != 0 { "RDONLY" } else { "none" });
+            }
             FlagsText::QgroupStatus(flags) => {
-                f.write_str(if flags & QGROUP_STATUS_FLAG_ON != 0 { "ON" } else { "OFF" })?;
+                f.s(if flags & QGROUP_STATUS_FLAG_ON != 0 { "ON" } else { "OFF" });
                 if flags & QGROUP_STATUS_FLAG_RESCAN != 0 {
-                    f.write_str("|SCANNING")?;
+                    f.s("|SCANNING");
                 }
                 if flags & QGROUP_STATUS_FLAG_INCONSISTENT != 0 {
-                    f.write_str("|INCONSISTENT")?;
+                    f.s("|INCONSISTENT");
                 }
-                Ok(())
+                // Newer than 6.2 (simple quotas, which 6.2 cannot open); named as later progs do.
+                if flags & QGROUP_STATUS_FLAG_SIMPLE_MODE != 0 {
+                    f.s("|SIMPLE_MODE");
+                }
             }
             FlagsText::Header(flags) => {
                 let written = flags & tree::HEADER_FLAG_WRITTEN != 0;
                 if written {
-                    f.write_str("WRITTEN")?;
+                    f.s("WRITTEN");
                 }
                 if flags & tree::HEADER_FLAG_RELOC != 0 {
-                    f.write_str(if written { "|RELOC" } else { "RELOC" })?;
+                    f.s(if written { "|RELOC" } else { "RELOC" });
                 }
-                Ok(())
             }
         }
+    }
+}
+
+impl fmt::Display for FlagsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = Scratch::new();
+        self.put(&mut s);
+        f.write_str(s.as_str())
     }
 }
 
@@ -423,4 +485,46 @@ pub fn parse_tree(s: &str) -> Option<u64> {
         "data_reloc" => DATA_RELOC_TREE_OBJECTID,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::little_endian::U64;
+
+    fn key(o: u64, t: u8, off: u64) -> DiskKey {
+        DiskKey { objectid: U64::new(o), type_: t, offset: U64::new(off) }
+    }
+
+    #[test]
+    fn keys_print_like_btrfs_print_key() {
+        let k = |o, t, off| key_text(&key(o, t, off)).to_string();
+        assert_eq!(k(5, ROOT_ITEM_KEY, u64::MAX), "key (FS_TREE ROOT_ITEM 18446744073709551615)");
+        assert_eq!(k(TREE_RELOC_OBJECTID, ROOT_ITEM_KEY, 5), "key (TREE_RELOC ROOT_ITEM FS_TREE)");
+        assert_eq!(k(256, INODE_ITEM_KEY, u64::MAX), "key (256 INODE_ITEM -1)");
+        assert_eq!(k((1 << 48) | 100, QGROUP_RELATION_KEY, 256), "key (1/100 QGROUP_RELATION 0/256)");
+        assert_eq!(k(0x1234, UUID_KEY_SUBVOL, 0xab), "key (0x0000000000001234 UUID_KEY_SUBVOL 0x00000000000000ab)");
+        assert_eq!(k(1, DEV_ITEM_KEY, 1), "key (DEV_ITEMS DEV_ITEM 1)");
+        assert_eq!(k(256, CHUNK_ITEM_KEY, 0), "key (FIRST_CHUNK_TREE CHUNK_ITEM 0)");
+        assert_eq!(k(1, DEV_EXTENT_KEY, 0), "key (1 DEV_EXTENT 0)");
+        assert_eq!(k(5, PERSISTENT_ITEM_KEY, 1), "key (5 PERSISTENT_ITEM 1)");
+        assert_eq!(k(0, PERSISTENT_ITEM_KEY, 1), "key (DEV_STATS PERSISTENT_ITEM 1)");
+        assert_eq!(k(FREE_SPACE_OBJECTID, 0, 0), "key (FREE_SPACE UNTYPED 0)");
+        assert_eq!(k(TREE_LOG_FIXUP_OBJECTID, 7, 0), "key (LOG_FIXUP UNKNOWN.7 0)");
+    }
+
+    #[test]
+    fn flags_print_like_progs() {
+        let f = |x: FlagsText| x.to_string();
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_DATA)), "DATA|single");
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_METADATA | BLOCK_GROUP_DUP)), "METADATA|DUP");
+        // progs' missing separator when DATA is absent.
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_METADATA | BLOCK_GROUP_SYSTEM)), "METADATASYSTEM|single");
+        assert_eq!(f(FlagsText::BlockGroup(BLOCK_GROUP_DATA | BLOCK_GROUP_RAID1C3)), "DATA|RAID1C3");
+        assert_eq!(f(FlagsText::Inode(0)), "none");
+        assert_eq!(f(FlagsText::Inode(INODE_NODATASUM | INODE_NODATACOW)), "NODATASUM|NODATACOW");
+        assert_eq!(f(FlagsText::Extent(EXTENT_FLAG_TREE_BLOCK | BLOCK_FLAG_FULL_BACKREF)), "TREE_BLOCK|FULL_BACKREF");
+        assert_eq!(f(FlagsText::QgroupStatus(QGROUP_STATUS_FLAG_ON | QGROUP_STATUS_FLAG_RESCAN)), "ON|SCANNING");
+        assert_eq!(UuidText(&[0xab; 16]).to_string(), "abababab-abab-abab-abab-abababababab");
+    }
 }

@@ -5,6 +5,7 @@ use super::{uuid_value, view, DecodeError};
 use crate::btrfs::names::{FlagsText, UuidText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::*;
+use super::put::Out;
 use std::io::{self, Write};
 use zerocopy::FromBytes;
 
@@ -35,28 +36,28 @@ impl<'d> ChunkView<'d> {
     }
 
     /// `print_chunk_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         let c = self.chunk;
         let n = c.num_stripes.get();
         if n < 1 {
-            return writeln!(w, "invalid num_stripes: {n}");
+            return writeln!(o, "invalid num_stripes: {n}");
         }
         if !self.complete() {
-            return writeln!(w, "\t\tchunk item invalid");
+            return writeln!(o, "\t\tchunk item invalid");
         }
         writeln!(
-            w,
+            o,
             "\t\tlength {} owner {} stripe_len {} type {}",
             c.length.get(),
             c.owner.get(),
             c.stripe_len.get(),
             FlagsText::BlockGroup(c.type_.get())
         )?;
-        writeln!(w, "\t\tio_align {} io_width {} sector_size {}", c.io_align.get(), c.io_width.get(), c.sector_size.get())?;
-        writeln!(w, "\t\tnum_stripes {n} sub_stripes {}", c.sub_stripes.get())?;
+        writeln!(o, "\t\tio_align {} io_width {} sector_size {}", c.io_align.get(), c.io_width.get(), c.sector_size.get())?;
+        writeln!(o, "\t\tnum_stripes {n} sub_stripes {}", c.sub_stripes.get())?;
         for (i, s) in self.stripes.iter().enumerate() {
-            writeln!(w, "\t\t\tstripe {i} devid {} offset {}", s.devid.get(), s.offset.get())?;
-            writeln!(w, "\t\t\tdev_uuid {}", UuidText(&s.dev_uuid))?;
+            writeln!(o, "\t\t\tstripe {i} devid {} offset {}", s.devid.get(), s.offset.get())?;
+            writeln!(o, "\t\t\tdev_uuid {}", UuidText(&s.dev_uuid))?;
         }
         Ok(())
     }
@@ -67,8 +68,8 @@ impl<'d> ChunkView<'d> {
         r.push("length", c.length.get())
             .push("owner", c.owner.get())
             .push("stripe_len", c.stripe_len.get())
-            .push("type", t)
-            .push("type_text", FlagsText::BlockGroup(t).to_string())
+            .push("chunk_type", t)
+            .push("chunk_type_text", FlagsText::BlockGroup(t).to_string())
             .push("io_align", c.io_align.get())
             .push("io_width", c.io_width.get())
             .push("sector_size", c.sector_size.get())
@@ -96,16 +97,19 @@ impl<'d> ChunkView<'d> {
 /// Returns the chunk's size (`btrfs_chunk_item_size(num_stripes)`), or `None` when `data` is
 /// too short for the fixed part (an `ERROR:` line is printed then).
 pub fn print_chunk(w: &mut dyn Write, data: &[u8]) -> io::Result<Option<usize>> {
-    match parse(data) {
+    let mut o = Out::new(w);
+    let r = match parse(data) {
         Ok(c) => {
-            c.text(w)?;
-            Ok(Some(chunk_item_size(c.chunk.num_stripes.get())))
+            c.text(&mut o)?;
+            Some(chunk_item_size(c.chunk.num_stripes.get()))
         }
         Err(e) => {
-            e.print(w)?;
-            Ok(None)
+            e.print(&mut o)?;
+            None
         }
-    }
+    };
+    o.finish()?;
+    Ok(r)
 }
 
 /// The JSON fields of a chunk (as in a CHUNK_ITEM's item object), for the superblock printer.
@@ -119,9 +123,9 @@ pub fn chunk_fields<'d>(r: &mut Record<'d>, data: &'d [u8]) {
 }
 
 /// `print_dev_item`
-pub(super) fn dev_item_text(w: &mut dyn Write, d: &DevItem) -> io::Result<()> {
+pub(super) fn dev_item_text(o: &mut Out<'_>, d: &DevItem) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tdevid {} total_bytes {} bytes_used {}\n\t\tio_align {} io_width {} sector_size {} type {}\n\t\tgeneration {} start_offset {} dev_group {}\n\t\tseek_speed {} bandwidth {}\n\t\tuuid {}\n\t\tfsid {}\n",
         d.devid.get(),
         d.total_bytes.get(),
@@ -147,7 +151,7 @@ pub(super) fn dev_item_fields(r: &mut Record<'_>, d: &DevItem) {
         .push("io_align", d.io_align.get())
         .push("io_width", d.io_width.get())
         .push("sector_size", d.sector_size.get())
-        .push("type", d.type_.get())
+        .push("dev_type", d.type_.get())
         .push("generation", d.generation.get())
         .push("start_offset", d.start_offset.get())
         .push("dev_group", d.dev_group.get())
@@ -158,9 +162,9 @@ pub(super) fn dev_item_fields(r: &mut Record<'_>, d: &DevItem) {
 }
 
 /// `print_dev_extent`
-pub(super) fn dev_extent_text(w: &mut dyn Write, d: &DevExtent) -> io::Result<()> {
+pub(super) fn dev_extent_text(o: &mut Out<'_>, d: &DevExtent) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tdev extent chunk_tree {}\n\t\tchunk_objectid {} chunk_offset {} length {}\n\t\tchunk_tree_uuid {}\n",
         d.chunk_tree.get(),
         d.chunk_objectid.get(),
@@ -179,9 +183,9 @@ pub(super) fn dev_extent_fields(r: &mut Record<'_>, d: &DevExtent) {
 }
 
 /// `print_block_group_item`
-pub(super) fn block_group_text(w: &mut dyn Write, b: &BlockGroupItem) -> io::Result<()> {
+pub(super) fn block_group_text(o: &mut Out<'_>, b: &BlockGroupItem) -> io::Result<()> {
     writeln!(
-        w,
+        o,
         "\t\tblock group used {} chunk_objectid {} flags {}",
         b.used.get(),
         b.chunk_objectid.get(),

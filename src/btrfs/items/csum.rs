@@ -3,7 +3,8 @@
 use super::ItemCtx;
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::DiskKey;
-use std::io::{self, Write};
+use super::put::{Out, Put};
+use std::io::{self};
 
 pub(super) struct ExtentCsum<'d> {
     start: u64,
@@ -28,14 +29,10 @@ impl<'d> ExtentCsum<'d> {
     }
 
     /// `print_extent_csum` without `--csum-items`: the range only.
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            w,
-            "\t\trange start {} end {} length {}",
-            self.start,
-            self.start.wrapping_add(u64::from(self.length)),
-            self.length
-        )
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
+        o.s("\t\trange start ").u(self.start).s(" end ").u(self.start.wrapping_add(u64::from(self.length)));
+        o.s(" length ").u(u64::from(self.length)).s("\n");
+        Ok(())
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {

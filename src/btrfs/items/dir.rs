@@ -6,7 +6,8 @@ use crate::btrfs::names::{dir_type_name, KeyText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
 use ondisk_layouts::btrfs::DirItem;
-use std::io::{self, Write};
+use super::put::{Out, Put};
+use std::io::{self};
 
 /// One entry: the fixed part, then name and data when they fit.
 struct Entry<'d> {
@@ -45,36 +46,41 @@ impl<'d> Entries<'d> {
     }
 
     /// `print_dir_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         for e in self.entries() {
             let e = match e {
                 Ok(e) => e,
                 Err(err) => {
-                    err.print(w)?;
+                    err.print(o)?;
                     continue;
                 }
             };
             let h = e.head;
             let t = h.type_;
-            write!(w, "\t\tlocation {} type ", KeyText(&h.location))?;
+            o.s("\t\tlocation ");
+            KeyText(&h.location).put(o);
+            o.s(" type ");
             match dir_type_name(t) {
-                Some(n) => w.write_all(n.as_bytes())?,
-                None => write!(w, "DIR_ITEM.{t}")?,
+                Some(n) => o.b(n.as_bytes()),
+                None => {
+                    o.s("DIR_ITEM.").u(u64::from(t));
+                }
             }
-            write!(w, "\n\t\ttransid {} data_len {} name_len {}\n", h.transid.get(), h.data_len.get(), h.name_len.get())?;
+            o.s("\n\t\ttransid ").u(h.transid.get()).s(" data_len ").u(u64::from(h.data_len.get()));
+            o.s(" name_len ").u(u64::from(h.name_len.get())).s("\n");
             match e.body {
                 Ok((name, data)) => {
-                    w.write_all(b"\t\tname: ")?;
-                    w.write_all(c_str(name, NAME_LEN))?;
-                    w.write_all(b"\n")?;
+                    o.s("\t\tname: ");
+                    o.b(c_str(name, NAME_LEN));
+                    o.s("\n");
                     if !data.is_empty() {
                         // progs writes the raw value bytes, binary or not.
-                        w.write_all(b"\t\tdata ")?;
-                        w.write_all(c_str(data, NAME_LEN))?;
-                        w.write_all(b"\n")?;
+                        o.s("\t\tdata ");
+                        o.b(c_str(data, NAME_LEN));
+                        o.s("\n");
                     }
                 }
-                Err(err) => err.print(w)?,
+                Err(err) => err.print(o)?,
             }
         }
         Ok(())

@@ -5,7 +5,8 @@ use crate::btrfs::names::{FlagsText, KeyText, ObjectidText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
 use ondisk_layouts::btrfs::*;
-use std::io::{self, Write};
+use super::put::{Out, Put};
+use std::io::{self};
 
 /// An extent item: the fixed part, the tree block key/level, and the inline refs' bytes.
 pub(super) struct Extent<'d> {
@@ -91,25 +92,37 @@ impl<'d> Extent<'d> {
     }
 
     /// `print_extent_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         let i = self.item;
-        writeln!(w, "\t\trefs {} gen {} flags {}", i.refs.get(), i.generation.get(), FlagsText::Extent(i.flags.get()))?;
+        o.s("\t\trefs ").u(i.refs.get()).s(" gen ").u(i.generation.get()).s(" flags ");
+        FlagsText::Extent(i.flags.get()).put(o);
+        o.s("\n");
         if let Some(info) = self.info {
-            writeln!(w, "\t\ttree block {} level {}", KeyText(&info.key), info.level)?;
+            o.s("\t\ttree block ");
+            KeyText(&info.key).put(o);
+            o.s(" level ").u(u64::from(info.level)).s("\n");
         } else if let Some(level) = self.skinny_level {
             // progs casts the key offset to int.
-            writeln!(w, "\t\ttree block skinny level {}", level as i32)?;
+            o.s("\t\ttree block skinny level ").i(i64::from(level as i32)).s("\n");
         }
         for r in self.inline_refs() {
             match r {
-                Ok(InlineRef::TreeBlock { root }) => writeln!(w, "\t\ttree block backref root {}", ObjectidText(root, 0))?,
-                Ok(InlineRef::SharedBlock { parent }) => writeln!(w, "\t\tshared block backref parent {parent}")?,
-                Ok(InlineRef::ExtentData(d)) => data_ref_text(w, d)?,
-                Ok(InlineRef::SharedData { parent, count }) => {
-                    writeln!(w, "\t\tshared data backref parent {parent} count {count}")?
+                Ok(InlineRef::TreeBlock { root }) => {
+                    o.s("\t\ttree block backref root ");
+                    ObjectidText(root, 0).put(o);
+                    o.s("\n");
                 }
-                Ok(InlineRef::Owner { root }) => writeln!(w, "\t\textent owner root {root}")?,
-                Err(e) => e.print(w)?,
+                Ok(InlineRef::SharedBlock { parent }) => {
+                    o.s("\t\tshared block backref parent ").u(parent).s("\n");
+                }
+                Ok(InlineRef::ExtentData(d)) => data_ref_text(o, d)?,
+                Ok(InlineRef::SharedData { parent, count }) => {
+                    o.s("\t\tshared data backref parent ").u(parent).s(" count ").u(u64::from(count)).s("\n");
+                }
+                Ok(InlineRef::Owner { root }) => {
+                    o.s("\t\textent owner root ").u(root).s("\n");
+                }
+                Err(e) => e.print(o)?,
             }
         }
         Ok(())
@@ -159,15 +172,12 @@ impl<'d> Extent<'d> {
 }
 
 /// `print_extent_data_ref` (keyed) and the inline EXTENT_DATA_REF line: the same text.
-pub(super) fn data_ref_text(w: &mut dyn Write, d: &ExtentDataRef) -> io::Result<()> {
-    writeln!(
-        w,
-        "\t\textent data backref root {} objectid {} offset {} count {}",
-        ObjectidText(d.root.get(), 0),
-        d.objectid.get(),
-        d.offset.get(),
-        d.count.get()
-    )
+pub(super) fn data_ref_text(o: &mut Out<'_>, d: &ExtentDataRef) -> io::Result<()> {
+    o.s("\t\textent data backref root ");
+    ObjectidText(d.root.get(), 0).put(o);
+    o.s(" objectid ").u(d.objectid.get()).s(" offset ").u(d.offset.get());
+    o.s(" count ").u(u64::from(d.count.get())).s("\n");
+    Ok(())
 }
 
 pub(super) fn data_ref_fields(r: &mut Record<'_>, d: &ExtentDataRef) {

@@ -5,7 +5,8 @@ use crate::btrfs::names::{compression_name, file_extent_type_name};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::{FILE_EXTENT_INLINE, FILE_EXTENT_INLINE_DATA_START, FILE_EXTENT_PREALLOC};
 use ondisk_layouts::btrfs::FileExtentItem;
-use std::io::{self, Write};
+use super::put::{Out, Put};
+use std::io::{self};
 
 pub(super) enum FileExtent<'d> {
     /// The header up to the type byte, and the inline data after it.
@@ -35,37 +36,42 @@ pub(super) fn parse(data: &[u8]) -> Result<FileExtent<'_>, DecodeError> {
     Ok(FileExtent::Extent(view(data, "btrfs_file_extent_item")?))
 }
 
-fn write_compression(w: &mut dyn Write, c: u8) -> io::Result<()> {
+fn put_compression(o: &mut Out<'_>, c: u8) {
+    o.u(u64::from(c)).s(" (");
     match compression_name(c) {
-        Some(n) => write!(w, "{c} ({n})"),
-        None => write!(w, "{c} (UNKNOWN.{c})"),
-    }
+        Some(n) => o.s(n),
+        None => o.s("UNKNOWN.").u(u64::from(c)),
+    };
+    o.s(")\n");
 }
 
 impl<'d> FileExtent<'d> {
     /// `print_file_extent_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         match self {
             FileExtent::Inline { generation, ram_bytes, compression, data, .. } => {
-                writeln!(w, "\t\tgeneration {generation} type 0 (inline)")?;
-                write!(w, "\t\tinline extent data size {} ram_bytes {ram_bytes} compression ", data.len())?;
-                write_compression(w, *compression)?;
-                w.write_all(b"\n")
+                o.s("\t\tgeneration ").u(*generation).s(" type 0 (inline)\n");
+                o.s("\t\tinline extent data size ").u(data.len() as u64).s(" ram_bytes ").u(*ram_bytes);
+                o.s(" compression ");
+                put_compression(o, *compression);
             }
             FileExtent::Extent(f) => {
                 let t = f.type_;
-                writeln!(w, "\t\tgeneration {} type {t} ({})", f.generation.get(), file_extent_type_name(t))?;
+                o.s("\t\tgeneration ").u(f.generation.get()).s(" type ").u(u64::from(t));
+                o.s(" (").s(file_extent_type_name(t)).s(")\n");
+                let (disk, nr) = (f.disk_bytenr.get(), f.disk_num_bytes.get());
                 if t == FILE_EXTENT_PREALLOC {
-                    writeln!(w, "\t\tprealloc data disk byte {} nr {}", f.disk_bytenr.get(), f.disk_num_bytes.get())?;
-                    return writeln!(w, "\t\tprealloc data offset {} nr {}", f.offset.get(), f.num_bytes.get());
+                    o.s("\t\tprealloc data disk byte ").u(disk).s(" nr ").u(nr);
+                    o.s("\n\t\tprealloc data offset ").u(f.offset.get()).s(" nr ").u(f.num_bytes.get()).s("\n");
+                    return Ok(());
                 }
-                writeln!(w, "\t\textent data disk byte {} nr {}", f.disk_bytenr.get(), f.disk_num_bytes.get())?;
-                writeln!(w, "\t\textent data offset {} nr {} ram {}", f.offset.get(), f.num_bytes.get(), f.ram_bytes.get())?;
-                w.write_all(b"\t\textent compression ")?;
-                write_compression(w, f.compression)?;
-                w.write_all(b"\n")
+                o.s("\t\textent data disk byte ").u(disk).s(" nr ").u(nr);
+                o.s("\n\t\textent data offset ").u(f.offset.get()).s(" nr ").u(f.num_bytes.get());
+                o.s(" ram ").u(f.ram_bytes.get()).s("\n\t\textent compression ");
+                put_compression(o, f.compression);
             }
         }
+        Ok(())
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {
@@ -77,7 +83,7 @@ impl<'d> FileExtent<'d> {
         };
         match self {
             FileExtent::Inline { generation, ram_bytes, compression, encryption, other_encoding, data } => {
-                r.push("generation", *generation).push("type", FILE_EXTENT_INLINE).push("type_text", "inline");
+                r.push("generation", *generation).push("extent_type", FILE_EXTENT_INLINE).push("extent_type_text", "inline");
                 r.push("inline_size", data.len() as u64).push("ram_bytes", *ram_bytes);
                 comp(r, *compression);
                 r.push("encryption", *encryption).push("other_encoding", *other_encoding);
@@ -85,8 +91,8 @@ impl<'d> FileExtent<'d> {
             }
             FileExtent::Extent(f) => {
                 r.push("generation", f.generation.get())
-                    .push("type", f.type_)
-                    .push("type_text", file_extent_type_name(f.type_))
+                    .push("extent_type", f.type_)
+                    .push("extent_type_text", file_extent_type_name(f.type_))
                     .push("disk_bytenr", f.disk_bytenr.get())
                     .push("disk_num_bytes", f.disk_num_bytes.get())
                     .push("offset", f.offset.get())

@@ -5,6 +5,7 @@ use super::{key_value, view, DecodeError};
 use crate::btrfs::names::KeyText;
 use crate::record::Record;
 use ondisk_layouts::btrfs::*;
+use super::put::Out;
 use std::io::{self, Write};
 
 /// Whether progs prints this key's item as a v1 free space cache header.
@@ -17,9 +18,9 @@ pub(super) fn parse_header(data: &[u8]) -> Result<&FreeSpaceHeader, DecodeError>
 }
 
 /// `print_free_space_header`
-pub(super) fn header_text(w: &mut dyn Write, h: &FreeSpaceHeader) -> io::Result<()> {
+pub(super) fn header_text(o: &mut Out<'_>, h: &FreeSpaceHeader) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tlocation {}\n\t\tcache generation {} entries {} bitmaps {}\n",
         KeyText(&h.location),
         h.generation.get(),

@@ -5,35 +5,29 @@ use crate::btrfs::names::FlagsText;
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
 use ondisk_layouts::btrfs::{InodeExtref, InodeItem, InodeRef};
-use std::io::{self, Write};
+use super::put::{Out, Put};
+use std::io::{self};
 
 /// `print_inode_item`
-pub(super) fn text(w: &mut dyn Write, i: &InodeItem) -> io::Result<()> {
+pub(super) fn text(o: &mut Out<'_>, i: &InodeItem) -> io::Result<()> {
     let flags = i.flags.get();
-    write!(
-        w,
-        "\t\tgeneration {} transid {} size {} nbytes {}\n\t\tblock group {} mode {:o} links {} uid {} gid {} rdev {}\n\t\tsequence {} flags 0x{flags:x}({})\n",
-        i.generation.get(),
-        i.transid.get(),
-        i.size.get(),
-        i.nbytes.get(),
-        i.block_group.get(),
-        i.mode.get(),
-        i.nlink.get(),
-        i.uid.get(),
-        i.gid.get(),
-        i.rdev.get(),
-        i.sequence.get(),
-        FlagsText::Inode(flags),
-    )?;
-    write!(
-        w,
-        "\t\tatime {}\n\t\tctime {}\n\t\tmtime {}\n\t\totime {}\n",
-        TimeText(&i.atime),
-        TimeText(&i.ctime),
-        TimeText(&i.mtime),
-        TimeText(&i.otime)
-    )
+    o.s("\t\tgeneration ").u(i.generation.get()).s(" transid ").u(i.transid.get());
+    o.s(" size ").u(i.size.get()).s(" nbytes ").u(i.nbytes.get());
+    o.s("\n\t\tblock group ").u(i.block_group.get()).s(" mode ").oct(u64::from(i.mode.get()));
+    o.s(" links ").u(u64::from(i.nlink.get())).s(" uid ").u(u64::from(i.uid.get()));
+    o.s(" gid ").u(u64::from(i.gid.get())).s(" rdev ").u(i.rdev.get());
+    o.s("\n\t\tsequence ").u(i.sequence.get()).s(" flags 0x").hex(flags).s("(");
+    FlagsText::Inode(flags).put(o);
+    o.s(")\n\t\tatime ");
+    TimeText(&i.atime).put(o);
+    o.s("\n\t\tctime ");
+    TimeText(&i.ctime).put(o);
+    o.s("\n\t\tmtime ");
+    TimeText(&i.mtime).put(o);
+    o.s("\n\t\totime ");
+    TimeText(&i.otime).put(o);
+    o.s("\n");
+    Ok(())
 }
 
 pub(super) fn fields(r: &mut Record<'_>, i: &InodeItem) {
@@ -92,15 +86,15 @@ impl<'d> Refs<'d> {
     }
 
     /// `print_inode_ref_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         for e in self.entries() {
             match e {
                 Ok(e) => {
-                    write!(w, "\t\tindex {} namelen {} name: ", e.index, e.name_len)?;
-                    w.write_all(c_str(e.name, NAME_LEN))?;
-                    w.write_all(b"\n")?;
+                    o.s("\t\tindex ").u(e.index).s(" namelen ").u(u64::from(e.name_len)).s(" name: ");
+                    o.b(c_str(e.name, NAME_LEN));
+                    o.s("\n");
                 }
-                Err(err) => err.print(w)?,
+                Err(err) => err.print(o)?,
             }
         }
         Ok(())
@@ -159,15 +153,16 @@ impl<'d> Extrefs<'d> {
     }
 
     /// `print_inode_extref_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         for e in self.entries() {
             match e {
                 Ok(e) => {
-                    write!(w, "\t\tindex {} parent {} namelen {} name: ", e.index, e.parent, e.name_len)?;
-                    w.write_all(c_str(e.name, NAME_LEN))?;
-                    w.write_all(b"\n")?;
+                    o.s("\t\tindex ").u(e.index).s(" parent ").u(e.parent);
+                    o.s(" namelen ").u(u64::from(e.name_len)).s(" name: ");
+                    o.b(c_str(e.name, NAME_LEN));
+                    o.s("\n");
                 }
-                Err(err) => err.print(w)?,
+                Err(err) => err.print(o)?,
             }
         }
         Ok(())

@@ -6,6 +6,7 @@ use crate::btrfs::names::ObjectidText;
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::{CSUM_CHANGE_OBJECTID, DEV_STAT_VALUES_MAX};
 use ondisk_layouts::btrfs::*;
+use super::put::Out;
 use std::io::{self, Write};
 use zerocopy::FromBytes;
 
@@ -36,25 +37,25 @@ impl<'d> Persistent<'d> {
     }
 
     /// `print_persistent_item` / `print_dev_stats`
-    pub(super) fn text(&self, w: &mut dyn Write, _key: &DiskKey) -> io::Result<()> {
-        writeln!(w, "\t\tpersistent item objectid {} offset {}", ObjectidText(self.objectid, PERSISTENT_ITEM_KEY), self.offset)?;
+    pub(super) fn text(&self, o: &mut Out<'_>, _key: &DiskKey) -> io::Result<()> {
+        writeln!(o, "\t\tpersistent item objectid {} offset {}", ObjectidText(self.objectid, PERSISTENT_ITEM_KEY), self.offset)?;
         if self.objectid != DEV_STATS_OBJECTID {
-            return writeln!(w, "\t\tunknown persistent item objectid {}", self.objectid);
+            return writeln!(o, "\t\tunknown persistent item objectid {}", self.objectid);
         }
         let known = DEV_STAT_VALUES_MAX * 8;
         if self.data.len() < known {
-            return DecodeError::Short { what: "btrfs_dev_stats_item", need: known, have: self.data.len() }.print(w);
+            return DecodeError::Short { what: "btrfs_dev_stats_item", need: known, have: self.data.len() }.print(o);
         }
         let mut it = self.values();
         let mut next = || it.next().unwrap_or(0);
         let (a, b, c, d, e) = (next(), next(), next(), next(), next());
-        writeln!(w, "\t\tdevice stats")?;
-        writeln!(w, "\t\twrite_errs {a} read_errs {b} flush_errs {c} corruption_errs {d} generation {e}")?;
+        writeln!(o, "\t\tdevice stats")?;
+        writeln!(o, "\t\twrite_errs {a} read_errs {b} flush_errs {c} corruption_errs {d} generation {e}")?;
         if self.data.len() > known {
             // Sic: no newline after the byte count in progs.
-            write!(w, "\t\tunknown stats item bytes {}", self.data.len() - known)?;
+            write!(o, "\t\tunknown stats item bytes {}", self.data.len() - known)?;
             for (i, v) in self.values().enumerate().skip(DEV_STAT_VALUES_MAX) {
-                writeln!(w, "\t\tunknown item {i} offset {} value {v}", i * 8)?;
+                writeln!(o, "\t\tunknown item {i} offset {} value {v}", i * 8)?;
             }
         }
         Ok(())
@@ -98,9 +99,9 @@ pub(super) fn parse_temporary<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Tempo
 }
 
 /// `print_disk_balance_args`
-fn balance_args_text(w: &mut dyn Write, a: &DiskBalanceArgs) -> io::Result<()> {
+fn balance_args_text(o: &mut Out<'_>, a: &DiskBalanceArgs) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tprofiles {} devid {} target {} flags {}\n\t\tusage_min {} usage_max {} pstart {} pend {}\n\t\tvstart {} vend {} limit_min {} limit_max {}\n\t\tstripes_min {} stripes_max {}\n",
         a.profiles.get(),
         a.devid.get(),
@@ -140,21 +141,21 @@ fn balance_args_value(a: &DiskBalanceArgs) -> Value<'static> {
 
 impl<'d> Temporary<'d> {
     /// `print_temporary_item`
-    pub(super) fn text(&self, w: &mut dyn Write, _key: &DiskKey) -> io::Result<()> {
-        writeln!(w, "\t\ttemporary item objectid {} offset {}", ObjectidText(self.objectid, TEMPORARY_ITEM_KEY), self.offset)?;
+    pub(super) fn text(&self, o: &mut Out<'_>, _key: &DiskKey) -> io::Result<()> {
+        writeln!(o, "\t\ttemporary item objectid {} offset {}", ObjectidText(self.objectid, TEMPORARY_ITEM_KEY), self.offset)?;
         match &self.balance {
             Some(Ok(b)) => {
-                writeln!(w, "\t\tbalance status flags {}", b.flags.get())?;
-                writeln!(w, "\t\tDATA")?;
-                balance_args_text(w, &b.data)?;
-                writeln!(w, "\t\tMETADATA")?;
-                balance_args_text(w, &b.meta)?;
-                writeln!(w, "\t\tSYSTEM")?;
-                balance_args_text(w, &b.sys)
+                writeln!(o, "\t\tbalance status flags {}", b.flags.get())?;
+                writeln!(o, "\t\tDATA")?;
+                balance_args_text(o, &b.data)?;
+                writeln!(o, "\t\tMETADATA")?;
+                balance_args_text(o, &b.meta)?;
+                writeln!(o, "\t\tSYSTEM")?;
+                balance_args_text(o, &b.sys)
             }
-            Some(Err(e)) => e.print(w),
-            None if self.objectid == CSUM_CHANGE_OBJECTID => writeln!(w, "\t\tcsum tree tmp root {}", self.offset),
-            None => writeln!(w, "\t\tunknown temporary item objectid {}", self.objectid),
+            Some(Err(e)) => e.print(o),
+            None if self.objectid == CSUM_CHANGE_OBJECTID => writeln!(o, "\t\tcsum tree tmp root {}", self.offset),
+            None => writeln!(o, "\t\tunknown temporary item objectid {}", self.objectid),
         }
     }
 
@@ -227,13 +228,13 @@ impl<'d> RaidStripe<'d> {
         (s, self.0.len() - whole)
     }
 
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         let (strides, rest) = self.strides();
         for (i, s) in strides.iter().enumerate() {
-            writeln!(w, "\t\t\tstripe {i} devid {} physical {}", s.devid.get(), s.physical.get())?;
+            writeln!(o, "\t\t\tstripe {i} devid {} physical {}", s.devid.get(), s.physical.get())?;
         }
         if rest != 0 {
-            DecodeError::Overrun { what: "btrfs_raid_stride", at: self.0.len() - rest, need: 16, have: self.0.len() }.print(w)?;
+            DecodeError::Overrun { what: "btrfs_raid_stride", at: self.0.len() - rest, need: 16, have: self.0.len() }.print(o)?;
         }
         Ok(())
     }

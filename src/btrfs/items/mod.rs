@@ -14,6 +14,7 @@ mod csum;
 mod dir;
 mod extent;
 mod file_extent;
+pub mod put;
 mod free_space;
 mod inode;
 mod misc;
@@ -27,6 +28,7 @@ use crate::record::{civil_time, Record, Value};
 use ondisk_layouts::btrfs::items::*;
 use ondisk_layouts::btrfs::*;
 use std::fmt;
+use put::{Out, Put};
 use std::io::{self, Write};
 use zerocopy::{FromBytes, Immutable, KnownLayout};
 
@@ -68,8 +70,8 @@ impl fmt::Display for DecodeError {
 
 impl DecodeError {
     /// The `ERROR:` line the text dump prints in place of what could not be decoded.
-    pub fn print(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "\t\tERROR: {self}")
+    pub fn print(&self, o: &mut dyn Write) -> io::Result<()> {
+        writeln!(o, "\t\tERROR: {self}")
     }
 }
 
@@ -113,12 +115,26 @@ pub(crate) fn c_str(s: &[u8], max: usize) -> &[u8] {
 /// is what the reference outputs were made with (TZ unset).
 pub(crate) struct TimeText<'t>(pub &'t Timespec);
 
-impl fmt::Display for TimeText<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl TimeText<'_> {
+    /// Appends the text without going through `fmt`.
+    pub(crate) fn put<P: Put + ?Sized>(&self, p: &mut P) {
         let sec = self.0.sec.get();
         // time_t is signed: a huge u64 is a date before 1970 to localtime.
         let (y, mo, d, h, mi, s) = civil_time(sec as i64);
-        write!(f, "{sec}.{} ({y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02})", self.0.nsec.get())
+        p.u(sec).s(".").u(u64::from(self.0.nsec.get())).s(" (");
+        if y < 0 {
+            p.s("-");
+        }
+        p.u_pad(y.unsigned_abs(), 4).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
+        p.s(" ").u_pad(u64::from(h), 2).s(":").u_pad(u64::from(mi), 2).s(":").u_pad(u64::from(s), 2).s(")");
+    }
+}
+
+impl fmt::Display for TimeText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = put::Scratch::new();
+        self.put(&mut s);
+        f.write_str(s.as_str())
     }
 }
 
@@ -224,50 +240,50 @@ fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>
 }
 
 impl<'d> Decoded<'d> {
-    fn text(&self, w: &mut dyn Write, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
+    fn text(&self, o: &mut Out<'_>, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
         match self {
-            Decoded::Inode(i) => inode::text(w, i),
-            Decoded::InodeRef(r) => r.text(w),
-            Decoded::InodeExtref(r) => r.text(w),
-            Decoded::Dir(d) => d.text(w),
-            Decoded::DirLog(d) => writeln!(w, "\t\tdir log end {}", d.end.get()),
-            Decoded::Orphan => writeln!(w, "\t\torphan item"),
-            Decoded::FileExtent(f) => f.text(w),
-            Decoded::ExtentCsum(c) => c.text(w),
-            Decoded::CsumItem => writeln!(w, "\t\tcsum item"),
-            Decoded::Root(r) => r.text(w),
-            Decoded::RootRef(r) => r.text(w),
-            Decoded::Extent(e) => e.text(w),
-            Decoded::TreeBlockRef => writeln!(w, "\t\ttree block backref"),
-            Decoded::SharedBlockRef => writeln!(w, "\t\tshared block backref"),
-            Decoded::ExtentDataRef(d) => extent::data_ref_text(w, d),
-            Decoded::SharedDataRef(s) => writeln!(w, "\t\tshared data backref count {}", s.count.get()),
-            Decoded::ExtentOwnerRef(o) => writeln!(w, "\t\textent owner root {}", o.root_id.get()),
-            Decoded::ExtentRefV0(_) => writeln!(w, "\t\textent ref v0 (deprecated)"),
-            Decoded::BlockGroup(b) => chunk::block_group_text(w, b),
+            Decoded::Inode(i) => inode::text(o, i),
+            Decoded::InodeRef(r) => r.text(o),
+            Decoded::InodeExtref(r) => r.text(o),
+            Decoded::Dir(d) => d.text(o),
+            Decoded::DirLog(d) => writeln!(o, "\t\tdir log end {}", d.end.get()),
+            Decoded::Orphan => writeln!(o, "\t\torphan item"),
+            Decoded::FileExtent(f) => f.text(o),
+            Decoded::ExtentCsum(c) => c.text(o),
+            Decoded::CsumItem => writeln!(o, "\t\tcsum item"),
+            Decoded::Root(r) => r.text(o),
+            Decoded::RootRef(r) => r.text(o),
+            Decoded::Extent(e) => e.text(o),
+            Decoded::TreeBlockRef => writeln!(o, "\t\ttree block backref"),
+            Decoded::SharedBlockRef => writeln!(o, "\t\tshared block backref"),
+            Decoded::ExtentDataRef(d) => extent::data_ref_text(o, d),
+            Decoded::SharedDataRef(s) => writeln!(o, "\t\tshared data backref count {}", s.count.get()),
+            Decoded::ExtentOwnerRef(x) => writeln!(o, "\t\textent owner root {}", x.root_id.get()),
+            Decoded::ExtentRefV0(_) => writeln!(o, "\t\textent ref v0 (deprecated)"),
+            Decoded::BlockGroup(b) => chunk::block_group_text(o, b),
             Decoded::FreeSpaceInfo(i) => {
-                writeln!(w, "\t\tfree space info extent count {} flags {}", i.extent_count.get(), i.flags.get())
+                writeln!(o, "\t\tfree space info extent count {} flags {}", i.extent_count.get(), i.flags.get())
             }
-            Decoded::FreeSpaceExtent => writeln!(w, "\t\tfree space extent"),
-            Decoded::FreeSpaceBitmap(_) => writeln!(w, "\t\tfree space bitmap"),
-            Decoded::Chunk(c) => c.text(w),
-            Decoded::DevItem(d) => chunk::dev_item_text(w, d),
-            Decoded::DevExtent(d) => chunk::dev_extent_text(w, d),
-            Decoded::QgroupStatus(s) => s.text(w),
-            Decoded::QgroupInfo(i) => qgroup::info_text(w, i),
-            Decoded::QgroupLimit(l) => qgroup::limit_text(w, l),
+            Decoded::FreeSpaceExtent => writeln!(o, "\t\tfree space extent"),
+            Decoded::FreeSpaceBitmap(_) => writeln!(o, "\t\tfree space bitmap"),
+            Decoded::Chunk(c) => c.text(o),
+            Decoded::DevItem(d) => chunk::dev_item_text(o, d),
+            Decoded::DevExtent(d) => chunk::dev_extent_text(o, d),
+            Decoded::QgroupStatus(s) => s.text(o),
+            Decoded::QgroupInfo(i) => qgroup::info_text(o, i),
+            Decoded::QgroupLimit(l) => qgroup::limit_text(o, l),
             Decoded::QgroupRelation => Ok(()),
-            Decoded::Uuid(u) => u.text(w),
+            Decoded::Uuid(u) => u.text(o),
             Decoded::String(s) => {
-                w.write_all(b"\t\titem data ")?;
-                w.write_all(c_str(s, usize::MAX))?;
-                w.write_all(b"\n")
+                o.write_all(b"\t\titem data ")?;
+                o.write_all(c_str(s, usize::MAX))?;
+                o.write_all(b"\n")
             }
-            Decoded::Persistent(p) => p.text(w, key),
-            Decoded::Temporary(t) => t.text(w, key),
+            Decoded::Persistent(p) => p.text(o, key),
+            Decoded::Temporary(t) => t.text(o, key),
             // progs (6.2 and later) print nothing for these.
             Decoded::DevReplace(_) | Decoded::VerityDesc(_) | Decoded::VerityMerkle(_) => Ok(()),
-            Decoded::RaidStripe(r) => r.text(w),
+            Decoded::RaidStripe(r) => r.text(o),
             Decoded::Other => {
                 let _ = ctx;
                 Ok(())
@@ -342,6 +358,10 @@ impl<'d> Decoded<'d> {
 }
 
 /// The decoded fields of one item (after the common `type/tree/block/slot/key/item_type`).
+///
+/// Field names follow what progs prints, with underscores; where progs says `type` for an item's
+/// own field (file extent, chunk, device), the name is qualified (`extent_type`, `chunk_type`,
+/// `dev_type`) so as not to collide with the object's `"type":"item"`.
 pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
     let mut r = Record::with_capacity(16);
     if free_space::is_cache_header(key) {
@@ -366,15 +386,196 @@ pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
 
 /// The lines dump-tree prints under `item N key (...) itemoff N itemsize N`.
 pub fn print_body(w: &mut dyn Write, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
+    let mut o = Out::new(w);
+    body_text(&mut o, key, data, ctx)?;
+    o.finish()
+}
+
+fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
     // progs prints the v1 space cache header before (and besides) the per-type switch.
     if free_space::is_cache_header(key) {
         match free_space::parse_header(data) {
-            Ok(h) => free_space::header_text(w, h)?,
-            Err(e) => e.print(w)?,
+            Ok(h) => free_space::header_text(o, h)?,
+            Err(e) => e.print(o)?,
         }
     }
     match parse(key, data, ctx) {
-        Ok(d) => d.text(w, key, ctx),
-        Err(e) => e.print(w),
+        Ok(d) => d.text(o, key, ctx),
+        Err(e) => e.print(o),
+    }
+}
+
+/// dump-tree's `\titem N key (...) itemoff N itemsize N` line, without going through `fmt`
+/// (it is printed once per item).
+pub fn print_item_line(w: &mut dyn Write, slot: usize, key: &DiskKey, itemoff: u32, itemsize: u32) -> io::Result<()> {
+    let mut o = Out::new(w);
+    o.s("\titem ").u(slot as u64).s(" ");
+    super::names::KeyText(key).put(&mut o);
+    o.s(" itemoff ").u(u64::from(itemoff)).s(" itemsize ").u(u64::from(itemsize)).s("\n");
+    o.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::little_endian::{U32, U64};
+
+    fn key(objectid: u64, t: u8, offset: u64) -> DiskKey {
+        DiskKey { objectid: U64::new(objectid), type_: t, offset: U64::new(offset) }
+    }
+
+    const CTX: ItemCtx = ItemCtx { csum_size: 4, sectorsize: 4096, nodesize: 16384, owner: 5 };
+
+    fn text(k: &DiskKey, data: &[u8]) -> String {
+        let mut v = Vec::new();
+        print_body(&mut v, k, data, &CTX).expect("write to a Vec");
+        String::from_utf8_lossy(&v).into_owned()
+    }
+
+    /// Fields every item object already has (dump.rs), which decoded fields must not repeat.
+    const RESERVED: &[&str] = &["type", "tree", "block", "slot", "key", "item_type", "itemoff", "itemsize"];
+
+    fn check_record(k: &DiskKey, data: &[u8]) {
+        let r = decode(k, data, &CTX);
+        let mut names: Vec<&str> = r.fields.iter().map(|(n, _)| *n).collect();
+        for n in &names {
+            assert!(!RESERVED.contains(n), "type {} decodes a field named {n}", k.type_);
+        }
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "type {} decodes a field twice: {:?}", k.type_, r.fields);
+        serde_json::to_string(&r).expect("serialisable");
+    }
+
+    #[test]
+    fn garbage_items_never_panic() {
+        // xorshift: deterministic garbage of every length up to a few hundred bytes, for every
+        // key type, with the objectids that select special decoders.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let objectids = [0, 1, 256, FREE_SPACE_OBJECTID, BALANCE_OBJECTID, CSUM_CHANGE_OBJECTID, u64::MAX];
+        let mut buf = vec![0u8; 600];
+        for t in 0..=255u8 {
+            for &o in &objectids {
+                for len in (0..80).chain([160, 239, 240, 439, 448, 500, 600]) {
+                    for fill in 0..3 {
+                        for b in buf.iter_mut() {
+                            *b = match fill {
+                                0 => 0,
+                                1 => 0xff,
+                                _ => rnd() as u8,
+                            };
+                        }
+                        // Small lengths in the length fields keep multi-entry walks going.
+                        if fill == 2 && len > 30 {
+                            buf[27] = (rnd() % 8) as u8;
+                            buf[28] = 0;
+                        }
+                        let k = key(o, t, rnd() % 4);
+                        let _ = text(&k, &buf[..len]);
+                        check_record(&k, &buf[..len]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_items_print_an_error_line() {
+        let t = text(&key(257, INODE_ITEM_KEY, 0), &[0u8; 100]);
+        assert_eq!(t, "\t\tERROR: item too short for btrfs_inode_item: 100 bytes, need 160\n");
+        let r = decode(&key(257, INODE_ITEM_KEY, 0), &[0u8; 100], &CTX);
+        assert!(matches!(r.get("error"), Some(Value::Str(_))));
+        // Legacy root items are fine, shorter ones are not.
+        assert!(text(&key(5, ROOT_ITEM_KEY, 0), &[0u8; 239]).starts_with("\t\tgeneration 0 root_dirid 0"));
+        assert!(text(&key(5, ROOT_ITEM_KEY, 0), &[0u8; 200]).starts_with("\t\tERROR: item too short for btrfs_root_item"));
+    }
+
+    #[test]
+    fn dir_entry_overrunning_its_item_stops_with_an_error() {
+        let mut d = vec![0u8; 30];
+        d[0..8].copy_from_slice(&258u64.to_le_bytes());
+        d[8] = INODE_ITEM_KEY;
+        d[25..27].copy_from_slice(&0u16.to_le_bytes()); // data_len
+        d[27..29].copy_from_slice(&40u16.to_le_bytes()); // name_len, past the end
+        d[29] = FT_REG_FILE;
+        d.extend_from_slice(b"short");
+        let t = text(&key(256, DIR_ITEM_KEY, 1), &d);
+        assert_eq!(
+            t,
+            "\t\tlocation key (258 INODE_ITEM 0) type FILE\n\t\ttransid 0 data_len 0 name_len 40\n\t\tERROR: dir item name at item offset 30 needs 40 bytes, item has 35\n"
+        );
+    }
+
+    #[test]
+    fn names_print_like_printf_precision() {
+        // progs prints at most BTRFS_NAME_LEN bytes, and stops at a NUL.
+        assert_eq!(c_str(b"ab\0cd", 255), b"ab");
+        assert_eq!(c_str(&[b'x'; 300], 255).len(), 255);
+        let mut d = vec![0u8; 10];
+        d[0..8].copy_from_slice(&2u64.to_le_bytes());
+        d[8..10].copy_from_slice(&4u16.to_le_bytes());
+        d.extend_from_slice(b"a\0bc");
+        assert_eq!(text(&key(257, INODE_REF_KEY, 256), &d), "\t\tindex 2 namelen 4 name: a\n");
+        let r = decode(&key(257, INODE_REF_KEY, 256), &d, &CTX);
+        let Some(Value::List(refs)) = r.get("refs") else { panic!("refs list") };
+        let Value::Record(e) = &refs[0] else { panic!("ref record") };
+        assert_eq!(e.get("name"), Some(&Value::Name(b"a\0bc"[..].into())), "JSON keeps the whole name");
+    }
+
+    #[test]
+    fn extent_item_with_inline_refs() {
+        let mut d = Vec::new();
+        d.extend_from_slice(&1u64.to_le_bytes()); // refs
+        d.extend_from_slice(&7u64.to_le_bytes()); // gen
+        d.extend_from_slice(&1u64.to_le_bytes()); // DATA
+        d.push(EXTENT_DATA_REF_KEY);
+        d.extend_from_slice(&5u64.to_le_bytes());
+        d.extend_from_slice(&257u64.to_le_bytes());
+        d.extend_from_slice(&0u64.to_le_bytes());
+        d.extend_from_slice(&1u32.to_le_bytes());
+        d.push(SHARED_DATA_REF_KEY);
+        d.extend_from_slice(&30408704u64.to_le_bytes());
+        d.extend_from_slice(&2u32.to_le_bytes());
+        d.push(99); // unknown type: progs stops here
+        let t = text(&key(13631488, EXTENT_ITEM_KEY, 4096), &d);
+        assert_eq!(
+            t,
+            "\t\trefs 1 gen 7 flags DATA\n\t\textent data backref root FS_TREE objectid 257 offset 0 count 1\n\t\tshared data backref parent 30408704 count 2\n\t\tERROR: invalid inline backref type 99\n"
+        );
+    }
+
+    #[test]
+    fn chunk_printer_for_the_superblock() {
+        let mut d = vec![0u8; 48 + 32];
+        d[0..8].copy_from_slice(&8388608u64.to_le_bytes());
+        d[8..16].copy_from_slice(&2u64.to_le_bytes());
+        d[16..24].copy_from_slice(&65536u64.to_le_bytes());
+        d[24..32].copy_from_slice(&(BLOCK_GROUP_SYSTEM | BLOCK_GROUP_DUP).to_le_bytes());
+        d[44..46].copy_from_slice(&1u16.to_le_bytes());
+        d[48..56].copy_from_slice(&1u64.to_le_bytes());
+        d.extend_from_slice(&[0xaa; 10]); // whatever follows in the sys_chunk_array
+        let mut v = Vec::new();
+        assert_eq!(print_chunk(&mut v, &d).unwrap(), Some(80));
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\t\tlength 8388608 owner 2 stripe_len 65536 type SYSTEM|DUP\n\t\tio_align 0 io_width 0 sector_size 0\n\t\tnum_stripes 1 sub_stripes 0\n\t\t\tstripe 0 devid 1 offset 0\n\t\t\tdev_uuid 00000000-0000-0000-0000-000000000000\n"
+        );
+        d[44..46].copy_from_slice(&3u16.to_le_bytes());
+        let mut v = Vec::new();
+        assert_eq!(print_chunk(&mut v, &d[..80]).unwrap(), Some(144));
+        assert_eq!(String::from_utf8(v).unwrap(), "\t\tchunk item invalid\n");
+    }
+
+    #[test]
+    fn times_print_in_utc() {
+        let t = Timespec { sec: U64::new(1_795_251_593), nsec: U32::new(12) };
+        assert_eq!(TimeText(&t).to_string(), "1795251593.12 (2026-11-21 08:59:53)");
     }
 }

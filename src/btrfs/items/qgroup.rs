@@ -3,7 +3,9 @@
 use super::{view, DecodeError};
 use crate::btrfs::names::FlagsText;
 use crate::record::Record;
+use ondisk_layouts::btrfs::items::QGROUP_STATUS_FLAG_SIMPLE_MODE;
 use ondisk_layouts::btrfs::{QgroupInfoItem, QgroupLimitItem, QgroupStatusItem};
+use super::put::Out;
 use std::io::{self, Write};
 
 pub(super) struct Status<'d> {
@@ -23,17 +25,23 @@ pub(super) fn parse_status(data: &[u8]) -> Result<Status<'_>, DecodeError> {
 }
 
 impl Status<'_> {
-    /// `print_qgroup_status` (6.2 does not print enable_gen)
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    /// `print_qgroup_status`. `enable_gen` and SIMPLE_MODE exist only with simple quotas, which
+    /// 6.2 cannot open: for them we print what later progs print.
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         let s = self.item;
-        writeln!(
-            w,
+        write!(
+            o,
             "\t\tversion {} generation {} flags {} scan {}",
             s.version.get(),
             s.generation.get(),
             FlagsText::QgroupStatus(s.flags.get()),
             s.rescan.get()
-        )
+        )?;
+        // Later progs print enable_gen only in simple quota mode (kernels write it always).
+        if let Some(g) = self.enable_gen.filter(|_| s.flags.get() & QGROUP_STATUS_FLAG_SIMPLE_MODE != 0) {
+            write!(o, " enable_gen {g}")?;
+        }
+        o.write_all(b"\n")
     }
 
     pub(super) fn fields(&self, r: &mut Record<'_>) {
@@ -51,9 +59,9 @@ impl Status<'_> {
 }
 
 /// `print_qgroup_info`
-pub(super) fn info_text(w: &mut dyn Write, i: &QgroupInfoItem) -> io::Result<()> {
+pub(super) fn info_text(o: &mut Out<'_>, i: &QgroupInfoItem) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tgeneration {}\n\t\treferenced {} referenced_compressed {}\n\t\texclusive {} exclusive_compressed {}\n",
         i.generation.get(),
         i.rfer.get(),
@@ -72,9 +80,9 @@ pub(super) fn info_fields(r: &mut Record<'_>, i: &QgroupInfoItem) {
 }
 
 /// `print_qgroup_limit`: flags in hex without `0x`, limits signed.
-pub(super) fn limit_text(w: &mut dyn Write, l: &QgroupLimitItem) -> io::Result<()> {
+pub(super) fn limit_text(o: &mut Out<'_>, l: &QgroupLimitItem) -> io::Result<()> {
     write!(
-        w,
+        o,
         "\t\tflags {:x}\n\t\tmax_referenced {} max_exclusive {}\n\t\trsv_referenced {} rsv_exclusive {}\n",
         l.flags.get(),
         l.max_rfer.get() as i64,

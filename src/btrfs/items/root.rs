@@ -5,6 +5,7 @@ use crate::btrfs::names::{FlagsText, KeyText, UuidText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::LEGACY_ROOT_ITEM_SIZE;
 use ondisk_layouts::btrfs::*;
+use super::put::Out;
 use std::io::{self, Write};
 use zerocopy::FromBytes;
 
@@ -30,10 +31,10 @@ impl Root {
     }
 
     /// `print_root_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         let r = &self.0;
         writeln!(
-            w,
+            o,
             "\t\tgeneration {} root_dirid {} bytenr {} byte_limit {} bytes_used {}",
             r.generation.get(),
             r.root_dirid.get(),
@@ -42,25 +43,25 @@ impl Root {
             r.bytes_used.get()
         )?;
         let flags = r.flags.get();
-        writeln!(w, "\t\tlast_snapshot {} flags 0x{flags:x}({}) refs {}", r.last_snapshot.get(), FlagsText::Root(flags), r.refs.get())?;
-        writeln!(w, "\t\tdrop_progress {} drop_level {}", KeyText(&r.drop_progress), r.drop_level)?;
-        writeln!(w, "\t\tlevel {} generation_v2 {}", r.level, r.generation_v2.get())?;
+        writeln!(o, "\t\tlast_snapshot {} flags 0x{flags:x}({}) refs {}", r.last_snapshot.get(), FlagsText::Root(flags), r.refs.get())?;
+        writeln!(o, "\t\tdrop_progress {} drop_level {}", KeyText(&r.drop_progress), r.drop_level)?;
+        writeln!(o, "\t\tlevel {} generation_v2 {}", r.level, r.generation_v2.get())?;
         if self.v2() {
-            writeln!(w, "\t\tuuid {}", UuidText(&r.uuid))?;
-            writeln!(w, "\t\tparent_uuid {}", UuidText(&r.parent_uuid))?;
-            writeln!(w, "\t\treceived_uuid {}", UuidText(&r.received_uuid))?;
+            writeln!(o, "\t\tuuid {}", UuidText(&r.uuid))?;
+            writeln!(o, "\t\tparent_uuid {}", UuidText(&r.parent_uuid))?;
+            writeln!(o, "\t\treceived_uuid {}", UuidText(&r.received_uuid))?;
             writeln!(
-                w,
+                o,
                 "\t\tctransid {} otransid {} stransid {} rtransid {}",
                 r.ctransid.get(),
                 r.otransid.get(),
                 r.stransid.get(),
                 r.rtransid.get()
             )?;
-            writeln!(w, "\t\tctime {}", TimeText(&r.ctime))?;
-            writeln!(w, "\t\totime {}", TimeText(&r.otime))?;
-            writeln!(w, "\t\tstime {}", TimeText(&r.stime))?;
-            writeln!(w, "\t\trtime {}", TimeText(&r.rtime))?;
+            writeln!(o, "\t\tctime {}", TimeText(&r.ctime))?;
+            writeln!(o, "\t\totime {}", TimeText(&r.otime))?;
+            writeln!(o, "\t\tstime {}", TimeText(&r.stime))?;
+            writeln!(o, "\t\trtime {}", TimeText(&r.rtime))?;
         }
         Ok(())
     }
@@ -113,16 +114,16 @@ pub(super) fn parse_ref<'d>(key: &DiskKey, data: &'d [u8]) -> Result<RootRefView
 
 impl<'d> RootRefView<'d> {
     /// `print_root_ref`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         write!(
-            w,
+            o,
             "\t\troot {} key dirid {} sequence {} name ",
             if self.backref { "backref" } else { "ref" },
             self.head.dirid.get(),
             self.head.sequence.get()
         )?;
-        w.write_all(c_str(self.name, usize::MAX))?;
-        w.write_all(b"\n")
+        o.write_all(c_str(self.name, usize::MAX))?;
+        o.write_all(b"\n")
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {

@@ -1,6 +1,7 @@
 //! UUID_KEY_SUBVOL / UUID_KEY_RECEIVED_SUBVOL: the subvolume ids carrying a uuid.
 
 use crate::record::{Record, Value};
+use super::put::Out;
 use std::io::{self, Write};
 
 pub(super) struct SubvolIds<'d>(pub &'d [u8]);
@@ -15,12 +16,12 @@ impl<'d> SubvolIds<'d> {
     }
 
     /// `print_uuid_item`
-    pub(super) fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
         if self.0.len() % 8 != 0 {
-            return writeln!(w, "btrfs: uuid item with illegal size {}!", self.0.len());
+            return writeln!(o, "btrfs: uuid item with illegal size {}!", self.0.len());
         }
         for id in self.ids() {
-            writeln!(w, "\t\tsubvol_id {id}")?;
+            writeln!(o, "\t\tsubvol_id {id}")?;
         }
         Ok(())
     }
