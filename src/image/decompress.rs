@@ -80,23 +80,28 @@ struct SparseWriter {
 
 const SPARSE_BLOCK: usize = 64 << 10;
 
+/// An all-zero block to compare against: slice equality is a memcmp, fast even in debug builds
+/// (a byte loop over a multi-GiB image is not).
+static ZEROS: [u8; SPARSE_BLOCK] = [0; SPARSE_BLOCK];
+
 impl SparseWriter {
     fn new(file: File) -> Self {
         SparseWriter { file, pos: 0, pending: Vec::with_capacity(SPARSE_BLOCK) }
     }
 
-    fn flush_block(&mut self) -> io::Result<()> {
-        if self.pending.iter().any(|&b| b != 0) {
+    /// Writes one block at the current position unless it is all zeros (then it stays a hole).
+    fn put(&mut self, block: &[u8]) -> io::Result<()> {
+        if block != &ZEROS[..block.len()] {
             self.file.seek(SeekFrom::Start(self.pos))?;
-            self.file.write_all(&self.pending)?;
+            self.file.write_all(block)?;
         }
-        self.pos += self.pending.len() as u64;
-        self.pending.clear();
+        self.pos += block.len() as u64;
         Ok(())
     }
 
     fn finish(mut self) -> io::Result<()> {
-        self.flush_block()?;
+        let rest = std::mem::take(&mut self.pending);
+        self.put(&rest)?;
         // Trailing holes are not written: set the length explicitly.
         self.file.set_len(self.pos)
     }
@@ -105,14 +110,23 @@ impl SparseWriter {
 impl Write for SparseWriter {
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
         let total = buf.len();
-        while !buf.is_empty() {
+        // Top up a partial block first, then take whole blocks straight from the caller's buffer.
+        if !self.pending.is_empty() {
             let take = (SPARSE_BLOCK - self.pending.len()).min(buf.len());
             self.pending.extend_from_slice(&buf[..take]);
             buf = &buf[take..];
             if self.pending.len() == SPARSE_BLOCK {
-                self.flush_block()?;
+                let block = std::mem::take(&mut self.pending);
+                self.put(&block)?;
+                self.pending = block;
+                self.pending.clear();
             }
         }
+        while buf.len() >= SPARSE_BLOCK {
+            self.put(&buf[..SPARSE_BLOCK])?;
+            buf = &buf[SPARSE_BLOCK..];
+        }
+        self.pending.extend_from_slice(buf);
         Ok(total)
     }
 
