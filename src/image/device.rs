@@ -61,16 +61,19 @@ impl Device {
         } else {
             file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&path, e))?
         };
-        let backing = if opts.no_mmap || size == 0 {
+        let backing = if opts.no_mmap || size == 0 || usize::try_from(size).is_err() {
             Backing::Pread(file)
         } else {
             // SAFETY: the mapping is read-only and private to this process. Another process may
             // change the file underneath (a live block device); that can only make us read
             // inconsistent bytes, which every parser must survive anyway, never write memory we
             // do not own. Users who need stable reads of a changing device pass --no-mmap.
-            let map = unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) }
-                .map_err(|e| Error::io(&path, e))?;
-            Backing::Mmap(map)
+            match unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) } {
+                Ok(map) => Backing::Mmap(map),
+                // No address space for the whole device (an address-space limit, a huge device
+                // on a small machine): read it with pread instead, the output is the same.
+                Err(_) => Backing::Pread(file),
+            }
         };
         Ok(Device { path, backing, size, _temp: temp })
     }
