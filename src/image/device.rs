@@ -54,7 +54,8 @@ impl Device {
     ) -> Result<Self> {
         let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
         if meta.is_dir() {
-            return Err(Error::Usage(format!("{}: is a directory", path.display())));
+            // Not a usage error: the path exists but holds no image (fsck(8) exit 8).
+            return Err(Error::io(&path, std::io::Error::other("is a directory, not an image or device")));
         }
         let size = if meta.is_file() {
             meta.len()
