@@ -40,6 +40,9 @@ pub struct Filesystem<'a> {
     pub problems: Vec<String>,
 }
 
+/// One copy of a logical range: its bytes, or why they could not be read.
+pub type CopyRead<'a> = Result<Cow<'a, [u8]>, ReadError>;
+
 /// A tree block as read, with what its verification said.
 pub struct Block<'a> {
     pub node: Node<'a>,
@@ -94,7 +97,7 @@ impl<'a> Filesystem<'a> {
                     )));
                 }
             }
-            if best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
+            if best.as_ref().map_or(true, |(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
                 best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
             if let Member::Raw(dev) = m {
@@ -183,7 +186,7 @@ impl<'a> Filesystem<'a> {
     }
 
     /// Every copy of a logical range, read (or why not).
-    pub fn read_logical_copies(&self, logical: u64, len: usize) -> Result<Vec<Result<Cow<'a, [u8]>, ReadError>>, BlockError> {
+    pub fn read_logical_copies(&self, logical: u64, len: usize) -> Result<Vec<CopyRead<'a>>, BlockError> {
         if let Some(md) = self.metadump {
             return Ok(vec![md.read_logical(logical, len)]);
         }
