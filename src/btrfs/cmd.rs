@@ -15,6 +15,8 @@ use crate::{Error, Result};
 pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
     let mut bad = false;
     let mut res = Ok(());
+    // (generation, device, mirror) of the newest valid copy over all devices: what a mount uses.
+    let mut newest: Option<(u64, String, usize)> = None;
     for m in &set.members {
         let path = m.path().display().to_string();
         let copies = match m {
@@ -29,6 +31,12 @@ pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
             eprintln!("ondisk: {path}: {}", choice.reason);
         }
         let shown: Vec<usize> = if a.all { (0..copies.len()).collect() } else { used.into_iter().collect() };
+        if let Some(i) = choice.index {
+            let g = copies[i].sb().generation.get();
+            if newest.as_ref().map_or(true, |(ng, _, _)| g > *ng) {
+                newest = Some((g, path.clone(), copies[i].mirror));
+            }
+        }
         if copies.is_empty() {
             eprintln!("ondisk: {path}: no superblock copy fits on the device");
             bad = true;
@@ -56,6 +64,17 @@ pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
                 // so that stdout still reads like dump-super.
                 eprintln!("ondisk: {path}: {}", choice.reason);
             }
+        }
+    }
+    if a.all && !a.common.json && set.members.len() > 1 {
+        if let Some((g, path, mirror)) = &newest {
+            res = res.and_then(|()| {
+                writeln!(
+                    out.w(),
+                    "superblock in use for the filesystem: {path} mirror {mirror} (generation {g}, the newest valid copy over {} devices)",
+                    set.members.len()
+                )
+            });
         }
     }
     finish(res)?;
