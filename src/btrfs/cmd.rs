@@ -4,11 +4,11 @@ use super::dump::Dumper;
 use super::fs::Filesystem;
 use super::names::parse_tree;
 use super::{super_print, superblock};
-use std::io::Write;
 use crate::cli::output::{finish, Out};
 use crate::cli::{DumpArgs, SuperArgs, EXIT_ERRORS, EXIT_OK};
 use crate::image::{DeviceSet, Member};
 use crate::{Error, Result};
+use std::io::Write;
 
 /// `ondisk super`: per device, the superblock copy in use printed like `dump-super -f`; with
 /// `--all` every copy, each verified, and which one is used and why.
@@ -59,7 +59,7 @@ pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
         if !a.common.json {
             if a.all {
                 res = res.and_then(|()| writeln!(out.w(), "superblock in use on {path}: {}", choice.reason));
-            } else if choice.index.is_some_and(|i| copies[i].mirror != 0) || copies.iter().any(|c| !c.is_valid()) {
+            } else if choice.index.is_some_and(|i| copies[i].mirror != 0 || copies.iter().any(|c| !c.is_valid())) {
                 // Something is off among the copies: say which one is shown and why, out of band
                 // so that stdout still reads like dump-super.
                 eprintln!("ondisk: {path}: {}", choice.reason);
