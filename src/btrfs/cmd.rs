@@ -81,10 +81,24 @@ pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
     Ok(if bad { EXIT_ERRORS } else { EXIT_OK })
 }
 
+/// `ondisk dump`: every tree, one tree, one block (and below), from the superblock's roots, a
+/// given root block or a backup root.
 pub fn dump(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
-    let fs = Filesystem::open(set)?;
+    let mut fs = Filesystem::open(set)?;
     for p in &fs.problems {
         eprintln!("ondisk: warning: {p}");
+    }
+    if let Some(b) = a.backup.and_then(|n| fs.sb.sb().super_roots.get(n).copied()) {
+        // A backup's trees may lie in chunks the current chunk tree no longer has.
+        if b.chunk_root.get() != fs.sb.sb().chunk_root.get() {
+            let (added, problems) = fs.add_older_chunk_tree(b.chunk_root.get(), b.chunk_root_level);
+            for p in problems {
+                eprintln!("ondisk: warning: backup chunk tree: {p}");
+            }
+            if added > 0 {
+                eprintln!("ondisk: {added} chunks added from the backup's chunk tree at {}", b.chunk_root.get());
+            }
+        }
     }
     let root_override = match (a.root, a.backup) {
         (Some(r), _) => Some((r, None)),
