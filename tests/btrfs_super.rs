@@ -295,3 +295,28 @@ fn log_tree_and_block_group_tree_in_dump_tree_order() {
         }
     }
 }
+
+#[test]
+fn third_mirror_at_256_gib_on_a_large_device() {
+    if !have("mkfs.btrfs") {
+        eprintln!("SKIP: mkfs.btrfs absent");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("big.img");
+    // Sparse: 257 GiB apparent, a few MiB written (-K: no discard pass over the file).
+    std::fs::File::create(&img).and_then(|f| f.set_len(257 << 30)).unwrap();
+    let o = Command::new("mkfs.btrfs").args(["-q", "-f", "-K"]).arg(&img).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = img.to_str().unwrap();
+    let (code, out, _) = run(&["super", "--all", "--json", p]);
+    assert_eq!(code, 0);
+    let offsets: Vec<u64> = json_lines(&out).iter().map(|c| c["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets, vec![64 << 10, 64 << 20, 256 << 30]);
+    if have("btrfs") {
+        let want = Command::new("btrfs").args(["inspect-internal", "dump-super", "-f", "-a", p]).output().unwrap();
+        let (_, got, _) = run(&["super", "--all", p]);
+        let got: String = got.lines().filter(|l| !l.starts_with("superblock in use")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(got, String::from_utf8_lossy(&want.stdout), "dump-super -f -a with three copies");
+    }
+}
