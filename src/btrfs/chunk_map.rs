@@ -348,6 +348,19 @@ mod tests {
     }
 
     #[test]
+    fn raid6_p_and_q_follow_the_data_stripes_of_their_row() {
+        let c = chunk(BLOCK_GROUP_DATA | BLOCK_GROUP_RAID6, 4, 1);
+        // Row 1 (logical offset 128K..256K): data on stripes 1, 2; P on 3, Q on 0.
+        let p = c.raid56_position(c.logical + (192 << 10) + 100).unwrap();
+        assert_eq!((p.row, p.data_index), (1, 1));
+        let idx: Vec<usize> = p.parity.iter().map(|x| x.1).collect();
+        assert_eq!(idx, vec![3, 0]);
+        assert_eq!(p.parity[0].3, (4 << 20) + (64 << 10) + 100);
+        assert_eq!(c.stripe_indexes(c.logical + (192 << 10)), vec![2]);
+        assert!(c.raid56_position(c.logical + c.length).is_none());
+    }
+
+    #[test]
     fn raid10_has_two_copies_and_crosses_stripes() {
         let c = chunk(BLOCK_GROUP_DATA | BLOCK_GROUP_RAID10, 4, 2);
         let m = c.map(c.logical + (60 << 10), 8192);

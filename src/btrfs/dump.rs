@@ -63,28 +63,81 @@ impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {
         if log_root != 0 {
             self.dump_root_items(log_root, Some(sb.log_root_level), None)?;
         }
-        if !self.json {
-            let w = self.out.w();
-            writeln!(w, "total bytes {}", sb.total_bytes.get())?;
-            writeln!(w, "bytes used {}", sb.bytes_used.get())?;
-            writeln!(w, "uuid {}", uuid_text(&sb.fsid))?;
-        }
-        Ok(())
+        self.trailer()
     }
 
-    /// One tree by objectid: the root, chunk and log trees come from the superblock, the others
-    /// from their ROOT_ITEMs.
+    /// `total bytes / bytes used / uuid`, the lines dump-tree ends a listing of root items with.
+    fn trailer(&mut self) -> io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        let sb = self.fs.sb.sb();
+        let w = self.out.w();
+        writeln!(w, "total bytes {}", sb.total_bytes.get())?;
+        writeln!(w, "bytes used {}", sb.bytes_used.get())?;
+        writeln!(w, "uuid {}", uuid_text(&sb.fsid))
+    }
+
+    fn heading(&mut self, text: &str) -> io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        writeln!(self.out.w(), "{text}")
+    }
+
+    /// One tree by objectid, as `dump-tree -t` (6.2) prints it: the root, chunk and log root
+    /// trees come from the superblock, the block-group tree from its root item, each under a
+    /// bare heading and no trailer; other trees under `<name> tree key (...)`, then the `total
+    /// bytes` trailer, as in 6.2.
     pub fn dump_one(&mut self, tree: u64, root_override: Option<(u64, Option<u8>)>) -> io::Result<()> {
         let sb = self.fs.sb.sb();
         let (root, root_level) = root_override.unwrap_or((sb.root.get(), Some(sb.root_level)));
         match tree {
-            ROOT_TREE_OBJECTID => self.dump_tree(tree, root, root_level),
-            CHUNK_TREE_OBJECTID => self.dump_tree(tree, sb.chunk_root.get(), Some(sb.chunk_root_level)),
-            TREE_LOG_OBJECTID if sb.log_root.get() != 0 => {
-                self.dump_tree(tree, sb.log_root.get(), Some(sb.log_root_level))
+            ROOT_TREE_OBJECTID => {
+                self.heading("root tree")?;
+                self.dump_tree(tree, root, root_level)
             }
-            _ => self.dump_root_items(root, root_level, Some(tree)),
+            CHUNK_TREE_OBJECTID => {
+                self.heading("chunk tree")?;
+                self.dump_tree(tree, sb.chunk_root.get(), Some(sb.chunk_root_level))
+            }
+            TREE_LOG_OBJECTID => {
+                if sb.log_root.get() != 0 {
+                    self.heading("log root tree")?;
+                    self.dump_tree(tree, sb.log_root.get(), Some(sb.log_root_level))?;
+                }
+                Ok(())
+            }
+            BLOCK_GROUP_TREE_OBJECTID => {
+                let found = self.find_root_items(root, root_level, tree);
+                if let Some((_, (bytenr, lvl))) = found.into_iter().next() {
+                    self.heading("block group tree")?;
+                    self.dump_tree(tree, bytenr, Some(lvl))?;
+                }
+                Ok(())
+            }
+            _ => {
+                self.dump_root_items(root, root_level, Some(tree))?;
+                self.trailer()
+            }
         }
+    }
+
+    /// The ROOT_ITEMs of tree `id` in the tree of root items at `root`.
+    fn find_root_items(&self, root: u64, level: Option<u8>, id: u64) -> Vec<(DiskKey, (u64, u8))> {
+        let mut roots = Vec::new();
+        walk_tree(self.fs, root, level, &mut |ev| {
+            if let Event::Block(b, _) = ev {
+                for item in b.node.items() {
+                    if item.key.type_ == ROOT_ITEM_KEY && item.key.objectid.get() == id {
+                        if let Some(loc) = b.node.item_data(item).ok().and_then(root_item_location) {
+                            roots.push((item.key, loc));
+                        }
+                    }
+                }
+            }
+        });
+        roots
     }
 
     /// Walks a tree of root items and dumps each tree they point to (only `only` if given).

@@ -40,6 +40,9 @@ pub struct Filesystem<'a> {
     pub problems: Vec<String>,
 }
 
+/// One copy of a logical range: its bytes, or why they could not be read.
+pub type CopyRead<'a> = Result<Cow<'a, [u8]>, ReadError>;
+
 /// A tree block as read, with what its verification said.
 pub struct Block<'a> {
     pub node: Node<'a>,
@@ -94,7 +97,7 @@ impl<'a> Filesystem<'a> {
                     )));
                 }
             }
-            if best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
+            if best.as_ref().map_or(true, |(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
                 best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
             if let Member::Raw(dev) = m {
@@ -132,10 +135,22 @@ impl<'a> Filesystem<'a> {
 
     /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM chunks).
     fn load_chunk_tree(&mut self) {
-        let root = self.sb.sb().chunk_root.get();
+        let sb = self.sb.sb();
+        let (found, mut problems) = self.chunks_of_tree(sb.chunk_root.get(), sb.chunk_root_level);
+        for c in found {
+            if let Err(e) = self.chunks.insert(c) {
+                // The same chunk in both the sys array and the tree is normal; only real clashes.
+                problems.push(format!("chunk tree: {}", e.0));
+            }
+        }
+        self.problems.extend(problems);
+    }
+
+    /// Every CHUNK_ITEM of the chunk tree rooted at `root`, and the problems met reading it.
+    fn chunks_of_tree(&self, root: u64, level: u8) -> (Vec<ChunkInfo>, Vec<String>) {
         let mut found = Vec::new();
         let mut problems = Vec::new();
-        super::walk::walk_tree(self, root, None, &mut |ev| match ev {
+        super::walk::walk_tree(self, root, Some(level), &mut |ev| match ev {
             super::walk::Event::Block(b, _) => {
                 for item in b.node.items() {
                     if item.key.type_ != CHUNK_ITEM_KEY {
@@ -152,13 +167,17 @@ impl<'a> Filesystem<'a> {
             }
             super::walk::Event::Error { bytenr, error, .. } => problems.push(format!("chunk tree block {bytenr}: {error}")),
         });
-        for c in found {
-            if let Err(e) = self.chunks.insert(c) {
-                // The same chunk in both the sys array and the tree is normal; only real clashes.
-                problems.push(format!("chunk tree: {}", e.0));
-            }
-        }
-        self.problems.extend(problems);
+        (found, problems)
+    }
+
+    /// Adds the chunks of an older chunk tree (a backup root's) where the current map has none:
+    /// the way in to trees written before a chunk was removed, or past a damaged chunk tree.
+    /// Returns how many chunks were added and the problems met reading that tree.
+    pub fn add_older_chunk_tree(&mut self, root: u64, level: u8) -> (usize, Vec<String>) {
+        let (found, problems) = self.chunks_of_tree(root, level);
+        // Overlaps are expected (the current map wins): only chunks filling a hole are added.
+        let added = found.into_iter().filter(|c| self.chunks.insert(c.clone()).is_ok()).count();
+        (added, problems)
     }
 
     /// Reads the bytes of one copy of a logical range.
@@ -183,7 +202,7 @@ impl<'a> Filesystem<'a> {
     }
 
     /// Every copy of a logical range, read (or why not).
-    pub fn read_logical_copies(&self, logical: u64, len: usize) -> Result<Vec<Result<Cow<'a, [u8]>, ReadError>>, BlockError> {
+    pub fn read_logical_copies(&self, logical: u64, len: usize) -> Result<Vec<CopyRead<'a>>, BlockError> {
         if let Some(md) = self.metadump {
             return Ok(vec![md.read_logical(logical, len)]);
         }

@@ -28,6 +28,9 @@ fn device_path(fs: &Filesystem, devid: u64) -> Option<String> {
 
 /// Tries to read one sector at `physical` on `devid`.
 fn probe(fs: &Filesystem, devid: u64, physical: u64) -> Option<String> {
+    if fs.metadump.is_some() {
+        return Some(format!("device {devid} is not part of a metadump"));
+    }
     match fs.devices.get(&devid) {
         None => Some(format!("device {devid} is missing")),
         Some(d) => d.dev.read(physical, fs.sectorsize.clamp(512, 65536) as usize).err().map(|e| e.to_string()),
@@ -55,9 +58,8 @@ fn copies(fs: &Filesystem, c: &ChunkInfo, logical: u64) -> Vec<CopyLoc> {
 /// Runs `map` on an opened filesystem.
 pub fn run(fs: &Filesystem, logical: u64, json: bool, out: &mut Out) -> Result<i32> {
     if fs.metadump.is_some() {
-        return Err(Error::Unsupported(
-            "map: a btrfs-image metadump has no device layout (restore it with btrfs-image -r first)".into(),
-        ));
+        // The chunk tree is in the dump, the devices are not: the mapping is shown as recorded.
+        eprintln!("ondisk: a btrfs-image metadump holds no devices: physical addresses are those of the dumped filesystem");
     }
     for p in &fs.problems {
         eprintln!("ondisk: warning: {p}");
@@ -68,7 +70,8 @@ pub fn run(fs: &Filesystem, logical: u64, json: bool, out: &mut Out) -> Result<i
         .ok_or_else(|| Error::Usage(format!("logical {logical} is not mapped by any chunk")))?;
     let locs = copies(fs, chunk, logical);
     let raid56 = chunk.raid56_position(logical);
-    let all_bad = locs.iter().all(|l| l.unreadable.is_some());
+    // A metadump never has the devices: that is not an error of the filesystem.
+    let all_bad = fs.metadump.is_none() && locs.iter().all(|l| l.unreadable.is_some());
     let r = if json { print_json(out, chunk, logical, &locs, raid56.as_ref(), fs) } else { print_text(out.w(), chunk, logical, &locs, raid56.as_ref(), fs) };
     finish(r)?;
     Ok(if all_bad { EXIT_ERRORS } else { EXIT_OK })

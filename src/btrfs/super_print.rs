@@ -472,11 +472,8 @@ pub fn record(device: &str, copy: &SuperCopy, used: bool) -> Record<'static> {
     // The generic form of two fields is not what a reader wants: the checksum in the bytes its
     // type uses (hex, as dump-super prints it) and the sys array decoded.
     for (name, v) in fields.fields.iter_mut() {
-        match *name {
-            "csum" => {
-                *v = Value::Str(Cow::Owned(sb.csum[..csum_size(ct)].iter().map(|b| format!("{b:02x}")).collect()));
-            }
-            _ => {}
+        if *name == "csum" {
+            *v = Value::Str(Cow::Owned(sb.csum[..csum_size(ct)].iter().map(|b| format!("{b:02x}")).collect()));
         }
     }
     r.fields.extend(fields.fields.into_iter().filter(|(n, _)| *n != "sys_chunk_array"));

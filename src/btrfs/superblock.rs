@@ -94,6 +94,26 @@ pub struct Choice {
     pub reason: String,
 }
 
+/// What is wrong with a copy, or how it compares with the chosen generation `gen`.
+fn describe(c: &SuperCopy, gen: Option<u64>) -> String {
+    if !c.magic_ok {
+        return "bad magic".to_string();
+    }
+    match c.csum {
+        CsumStatus::Mismatch => "bad checksum".to_string(),
+        CsumStatus::UnknownType(t) => format!("unknown csum_type {t}"),
+        CsumStatus::Match if !c.bytenr_ok() => format!("bytenr field {} does not match its offset", c.sb().bytenr.get()),
+        CsumStatus::Match => {
+            let g = c.sb().generation.get();
+            match gen {
+                Some(cur) if g == cur => "valid, same generation".to_string(),
+                Some(cur) if g < cur => format!("valid but stale (generation {g})"),
+                _ => format!("valid (generation {g})"),
+            }
+        }
+    }
+}
+
 /// Picks the valid copy with the highest generation (the primary on ties), and says why.
 pub fn choose(copies: &[SuperCopy]) -> Choice {
     let best = copies
@@ -102,41 +122,21 @@ pub fn choose(copies: &[SuperCopy]) -> Choice {
         .filter(|(_, c)| c.is_valid())
         .max_by_key(|(_, c)| (c.sb().generation.get(), std::cmp::Reverse(c.mirror)));
     let Some((index, chosen)) = best else {
-        return Choice {
-            index: None,
-            reason: format!("none of {} superblock copies has a good magic and checksum", copies.len()),
+        let each: Vec<String> = copies.iter().map(|c| format!("mirror {} at {}: {}", c.mirror, c.offset, describe(c, None))).collect();
+        let reason = if each.is_empty() {
+            "no superblock copy fits on the device".to_string()
+        } else {
+            format!("no valid superblock copy ({})", each.join("; "))
         };
+        return Choice { index: None, reason };
     };
     let gen = chosen.sb().generation.get();
-    let mut notes = Vec::new();
-    for c in copies {
-        if c.mirror == chosen.mirror {
-            continue;
-        }
-        let what = if !c.magic_ok {
-            "bad magic".to_string()
-        } else if c.csum == CsumStatus::Match && !c.bytenr_ok() {
-            format!("bytenr field {} does not match its offset", c.sb().bytenr.get())
-        } else {
-            match c.csum {
-                CsumStatus::Mismatch => "bad checksum".to_string(),
-                CsumStatus::UnknownType(t) => format!("unknown csum_type {t}"),
-                CsumStatus::Match => {
-                    let g = c.sb().generation.get();
-                    if g == gen {
-                        "valid, same generation".to_string()
-                    } else {
-                        format!("valid but stale (generation {g})")
-                    }
-                }
-            }
-        };
-        notes.push(format!("mirror {} at {}: {what}", c.mirror, c.offset));
-    }
-    let mut reason = format!(
-        "using mirror {} at {} (generation {gen}, valid)",
-        chosen.mirror, chosen.offset
-    );
+    let notes: Vec<String> = copies
+        .iter()
+        .filter(|c| c.mirror != chosen.mirror)
+        .map(|c| format!("mirror {} at {}: {}", c.mirror, c.offset, describe(c, Some(gen))))
+        .collect();
+    let mut reason = format!("using mirror {} at {} (generation {gen}, valid)", chosen.mirror, chosen.offset);
     if !notes.is_empty() {
         reason.push_str("; ");
         reason.push_str(&notes.join("; "));

@@ -28,16 +28,20 @@ pub enum WalkError {
     Revisited,
     #[error("level {found} below a level-{parent} node (expected {})", parent.saturating_sub(1))]
     BadLevel { parent: u8, found: u8 },
+    #[error("root block has level {found}, its root item says {expected}")]
+    RootLevel { expected: u8, found: u8 },
     #[error("level {0} is above the maximum {MAX_LEVEL}")]
     LevelTooHigh(u8),
 }
+
+/// How a block was reached: the parent's bytenr and level, and the pointer followed.
+type Parent = (u64, u8, KeyPtr);
 
 /// Walks the tree rooted at `root`, breadth-first, calling `visit` for every block and error.
 /// `root_level`, when known (from a root item), is checked against the root block.
 pub fn walk_tree<'a>(fs: &Filesystem<'a>, root: u64, root_level: Option<u8>, visit: &mut dyn FnMut(Event<'a, '_>)) {
     let mut seen = HashSet::new();
-    // (bytenr, parent bytenr, parent level, pointer index in parent)
-    let mut queue: VecDeque<(u64, Option<(u64, u8, KeyPtr)>)> = VecDeque::new();
+    let mut queue: VecDeque<(u64, Option<Parent>)> = VecDeque::new();
     queue.push_back((root, None));
     while let Some((bytenr, parent)) = queue.pop_front() {
         let pbytenr = parent.as_ref().map(|p| p.0);
@@ -57,12 +61,17 @@ pub fn walk_tree<'a>(fs: &Filesystem<'a>, root: u64, root_level: Option<u8>, vis
             visit(Event::Error { bytenr, parent: pbytenr, error: WalkError::LevelTooHigh(level) });
             continue;
         }
-        let expected = parent.as_ref().map(|p| p.1.saturating_sub(1)).or(root_level);
-        if let (Some(p), Some(exp)) = (parent.as_ref(), expected) {
-            if level != exp {
+        match (parent.as_ref(), root_level) {
+            (Some(p), _) if level != p.1.saturating_sub(1) => {
                 visit(Event::Error { bytenr, parent: pbytenr, error: WalkError::BadLevel { parent: p.1, found: level } });
                 continue;
             }
+            // A root whose level differs from its root item's is still shown (it is the only
+            // way in), but the mismatch is reported.
+            (None, Some(want)) if level != want => {
+                visit(Event::Error { bytenr, parent: None, error: WalkError::RootLevel { expected: want, found: level } });
+            }
+            _ => {}
         }
         visit(Event::Block(&block, parent.as_ref().map(|p| &p.2)));
         for ptr in block.node.ptrs() {

@@ -54,23 +54,27 @@ impl Device {
     ) -> Result<Self> {
         let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
         if meta.is_dir() {
-            return Err(Error::io(&path, std::io::Error::from(std::io::ErrorKind::IsADirectory)));
+            // Not a usage error: the path exists but holds no image (fsck(8) exit 8).
+            return Err(Error::io(&path, std::io::Error::other("is a directory, not an image or device")));
         }
         let size = if meta.is_file() {
             meta.len()
         } else {
             file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&path, e))?
         };
-        let backing = if opts.no_mmap || size == 0 {
+        let backing = if opts.no_mmap || size == 0 || usize::try_from(size).is_err() {
             Backing::Pread(file)
         } else {
             // SAFETY: the mapping is read-only and private to this process. Another process may
             // change the file underneath (a live block device); that can only make us read
             // inconsistent bytes, which every parser must survive anyway, never write memory we
             // do not own. Users who need stable reads of a changing device pass --no-mmap.
-            let map = unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) }
-                .map_err(|e| Error::io(&path, e))?;
-            Backing::Mmap(map)
+            match unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) } {
+                Ok(map) => Backing::Mmap(map),
+                // No address space for the whole device (an address-space limit, a huge device
+                // on a small machine): read it with pread instead, the output is the same.
+                Err(_) => Backing::Pread(file),
+            }
         };
         Ok(Device { path, backing, size, _temp: temp })
     }
@@ -88,7 +92,7 @@ impl Device {
     /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
     pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
         let end = offset.checked_add(len as u64);
-        if end.is_none_or(|e| e > self.size) {
+        if end.map_or(true, |e| e > self.size) {
             return Err(ReadError::OutOfRange { offset, len, size: self.size });
         }
         match &self.backing {
