@@ -225,6 +225,38 @@ impl ChunkInfo {
         Some(Raid56Position { row, data_index, parity })
     }
 
+    /// For RAID5/6: for each piece of `[logical, logical+len)` (split at stripe boundaries), the
+    /// pieces whose XOR rebuilds it — the other data stripes of its row and P. `None` for other
+    /// profiles or a range outside the chunk.
+    pub fn p_rebuild_sources(&self, logical: u64, len: u64) -> Option<Vec<Vec<PhysPiece>>> {
+        if !matches!(self.type_ & BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_RAID5 | BLOCK_GROUP_RAID6) {
+            return None;
+        }
+        let mut cur = logical.checked_sub(self.logical)?;
+        let end = cur.checked_add(len).filter(|&e| e <= self.length)?;
+        let n = self.stripes.len() as u64;
+        let data = self.data_stripes().max(1);
+        let sl = self.stripe_len;
+        let mut out = Vec::new();
+        while cur < end {
+            let stripe_nr = cur / sl;
+            let in_stripe = cur % sl;
+            let take = (sl - in_stripe).min(end - cur);
+            let (row, col) = (stripe_nr / data, stripe_nr % data);
+            // Columns 0..data are the data stripes of the row, column `data` is P.
+            let sources = (0..=data)
+                .filter(|&j| j != col)
+                .map(|j| {
+                    let s = self.stripes[((j + row) % n) as usize];
+                    PhysPiece { devid: s.devid, physical: s.offset.saturating_add(row * sl + in_stripe), len: take, logical: self.logical + cur }
+                })
+                .collect();
+            out.push(sources);
+            cur += take;
+        }
+        Some(out)
+    }
+
     /// Index into `stripes` of each copy of `logical` (the stripe a one-byte read would use).
     pub fn stripe_indexes(&self, logical: u64) -> Vec<usize> {
         let profile = self.type_ & BLOCK_GROUP_PROFILE_MASK;

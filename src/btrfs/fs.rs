@@ -215,9 +215,14 @@ impl<'a> Filesystem<'a> {
     pub fn read_block(&self, bytenr: u64) -> Result<Block<'a>, BlockError> {
         let n = self.nodesize as usize;
         let copies = self.read_logical_copies(bytenr, n)?;
+        let rebuilt = copies.len();
+        // RAID5/6 store one copy: when it is unreadable or bad, it is rebuilt from the row's other
+        // data stripes and P, as the kernel does for a degraded array. `once_with` keeps that
+        // lazy: the whole row is read only when every stored copy has failed.
+        let rebuild = std::iter::once_with(|| self.rebuild_from_parity(bytenr, n)).flatten();
         let mut rejected = Vec::new();
         let mut fallback = None;
-        for (mirror, c) in copies.into_iter().enumerate() {
+        for (mirror, c) in copies.into_iter().chain(rebuild).enumerate() {
             let bytes = match c {
                 Ok(b) => b,
                 Err(e) => {
@@ -240,6 +245,12 @@ impl<'a> Filesystem<'a> {
                 fallback = Some((node, mirror, csum_ok));
             }
         }
+        // Name the rebuilt copy for what it is in the reasons.
+        for (i, w) in rejected.iter_mut() {
+            if *i == rebuilt {
+                *w = format!("rebuilt from parity: {w}");
+            }
+        }
         match fallback {
             Some((node, mirror, csum_ok)) => Ok(Block { node, bytenr, mirror, csum_ok, rejected }),
             None => Err(BlockError::Unreadable {
@@ -247,6 +258,36 @@ impl<'a> Filesystem<'a> {
                 why: rejected.iter().map(|(m, w)| format!("copy {m}: {w}")).collect::<Vec<_>>().join("; "),
             }),
         }
+    }
+
+    /// For a range in a RAID5/6 chunk: its bytes rebuilt from the other data stripes of each row
+    /// and the P stripe (XOR); `None` for other profiles or a range outside one chunk.
+    pub fn rebuild_from_parity(&self, logical: u64, len: usize) -> Option<CopyRead<'a>> {
+        if self.metadump.is_some() {
+            return None;
+        }
+        let chunk = self.chunks.lookup(logical)?;
+        let end = logical.checked_add(len as u64)?;
+        if end > chunk.logical.saturating_add(chunk.length) {
+            return None;
+        }
+        let groups = chunk.p_rebuild_sources(logical, len as u64)?;
+        let mut out = Vec::with_capacity(len);
+        for group in groups {
+            let take = group.first().map_or(0, |p| p.len as usize);
+            let mut acc = vec![0u8; take];
+            for p in &group {
+                let bytes = match self.read_copy(std::slice::from_ref(p)) {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(e)),
+                };
+                for (a, b) in acc.iter_mut().zip(bytes.iter()) {
+                    *a ^= b;
+                }
+            }
+            out.extend_from_slice(&acc);
+        }
+        Some(Ok(Cow::Owned(out)))
     }
 
     /// Devids named by chunk stripes that are not among the devices given.
