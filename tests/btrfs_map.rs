@@ -294,7 +294,7 @@ fn raid0_with_one_member_fails_only_its_stripes() {
 }
 
 #[test]
-fn raid5_and_raid6_with_a_member_missing_rebuild_from_parity() {
+fn raid5_and_raid6_with_members_missing_rebuild_from_parity() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = |paths: &[&PathBuf]| {
         let mut args = vec!["dump".to_string()];
@@ -324,5 +324,17 @@ fn raid5_and_raid6_with_a_member_missing_rebuild_from_parity() {
             assert_eq!(out, full, "{name} without member {}: every block rebuilt from P", missing + 1);
         }
         eprintln!("{name}: dump identical with each member missing in turn");
+        if name.contains("raid6") {
+            // Two members missing: the rest of each row plus P and Q still rebuild every block.
+            for a in 0..files.len() {
+                for b in a + 1..files.len() {
+                    let some: Vec<&PathBuf> = files.iter().enumerate().filter(|(i, _)| *i != a && *i != b).map(|(_, f)| f).collect();
+                    let (code, out, err) = dump(&some);
+                    assert_eq!(code, 0, "{name} without members {} and {}: {err}", a + 1, b + 1);
+                    assert_eq!(out, full, "{name} without members {} and {}: rebuilt from P and Q", a + 1, b + 1);
+                }
+            }
+            eprintln!("{name}: dump identical with any two members missing");
+        }
     }
 }
