@@ -70,7 +70,7 @@ pub fn run(fs: &Filesystem, logical: u64, json: bool, out: &mut Out) -> Result<i
         .ok_or_else(|| Error::Usage(format!("logical {logical} is not mapped by any chunk")))?;
     let locs = copies(fs, chunk, logical);
     let raid56 = chunk.raid56_position(logical);
-    // RAID5/6 with the data stripe unreadable: can it be rebuilt from the rest of the row and P?
+    // RAID5/6 with the data stripe unreadable: can it be rebuilt from the rest of its row?
     let rebuild = match raid56.as_ref() {
         Some(_) if locs.iter().all(|l| l.unreadable.is_some()) && fs.metadump.is_none() => {
             fs.rebuild_from_parity(logical, fs.sectorsize.clamp(512, 65536) as usize).map(|r| r.map(|_| ()).map_err(|e| e.to_string()))
@@ -83,8 +83,8 @@ pub fn run(fs: &Filesystem, logical: u64, json: bool, out: &mut Out) -> Result<i
         print_json(out, chunk, logical, &locs, raid56.as_ref(), fs, rebuild.as_ref())
     } else {
         print_text(out.w(), chunk, logical, &locs, raid56.as_ref(), fs).and_then(|()| match &rebuild {
-            Some(Ok(())) => writeln!(out.w(), "data stripe unreadable: rebuilt from the other data stripes and P"),
-            Some(Err(e)) => writeln!(out.w(), "data stripe unreadable: cannot rebuild from P: {e}"),
+            Some(Ok(())) => writeln!(out.w(), "data stripe unreadable: rebuilt from the rest of its row and the parity"),
+            Some(Err(e)) => writeln!(out.w(), "data stripe unreadable: cannot rebuild from parity: {e}"),
             None => Ok(()),
         })
     };
