@@ -184,6 +184,18 @@ impl ChunkInfo {
     }
 }
 
+/// One piece of a RAID5/6 range and the same range on every stripe of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowPieces {
+    /// Which data column holds the piece.
+    pub col: usize,
+    /// Every data column of the row, in column order (`data[col]` is the piece itself).
+    pub data: Vec<PhysPiece>,
+    pub p: PhysPiece,
+    /// RAID6 only.
+    pub q: Option<PhysPiece>,
+}
+
 /// Where a logical address sits in a RAID5/6 chunk: its full-stripe row, which data stripe of
 /// the row holds it, and the parity stripes of that row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +235,42 @@ impl ChunkInfo {
             })
             .collect();
         Some(Raid56Position { row, data_index, parity })
+    }
+
+    /// For RAID5/6: `[logical, logical+len)` split at stripe boundaries, each piece with the
+    /// same range of every stripe of its row (all data columns, P, and Q for RAID6), which is
+    /// what rebuilding it needs. `None` for other profiles or a range outside the chunk.
+    pub fn row_pieces(&self, logical: u64, len: u64) -> Option<Vec<RowPieces>> {
+        let nparity = match self.type_ & BLOCK_GROUP_PROFILE_MASK {
+            BLOCK_GROUP_RAID5 => 1,
+            BLOCK_GROUP_RAID6 => 2,
+            _ => return None,
+        };
+        let mut cur = logical.checked_sub(self.logical)?;
+        let end = cur.checked_add(len).filter(|&e| e <= self.length)?;
+        let n = self.stripes.len() as u64;
+        let data = self.data_stripes().max(1);
+        let sl = self.stripe_len;
+        let mut out = Vec::new();
+        while cur < end {
+            let stripe_nr = cur / sl;
+            let in_stripe = cur % sl;
+            let take = (sl - in_stripe).min(end - cur);
+            let (row, col) = (stripe_nr / data, stripe_nr % data);
+            // Columns 0..data are the data stripes of the row, then P, then Q, rotated by row.
+            let piece = |j: u64| {
+                let s = self.stripes[((j + row) % n) as usize];
+                PhysPiece { devid: s.devid, physical: s.offset.saturating_add(row * sl + in_stripe), len: take, logical: self.logical + cur }
+            };
+            out.push(RowPieces {
+                col: col as usize,
+                data: (0..data).map(piece).collect(),
+                p: piece(data),
+                q: (nparity == 2).then(|| piece(data + 1)),
+            });
+            cur += take;
+        }
+        Some(out)
     }
 
     /// Index into `stripes` of each copy of `logical` (the stripe a one-byte read would use).

@@ -205,7 +205,9 @@ impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {
     /// One block, and with `follow` everything below it.
     pub fn dump_block(&mut self, bytenr: u64, follow: bool) -> io::Result<()> {
         if follow {
-            return self.dump_tree(0, bytenr, None);
+            // The tree is the block's owner, as far as its header can be read.
+            let owner = self.fs.read_block(bytenr).map_or(0, |b| b.node.header().owner.get());
+            return self.dump_tree(owner, bytenr, None);
         }
         match self.fs.read_block(bytenr) {
             Ok(b) => {

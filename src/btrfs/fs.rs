@@ -215,9 +215,14 @@ impl<'a> Filesystem<'a> {
     pub fn read_block(&self, bytenr: u64) -> Result<Block<'a>, BlockError> {
         let n = self.nodesize as usize;
         let copies = self.read_logical_copies(bytenr, n)?;
+        let rebuilt = copies.len();
+        // RAID5/6 store one copy: when it is unreadable or bad, it is rebuilt from the row's other
+        // data stripes and P, as the kernel does for a degraded array. `once_with` keeps that
+        // lazy: the whole row is read only when every stored copy has failed.
+        let rebuild = std::iter::once_with(|| self.rebuild_from_parity(bytenr, n)).flatten();
         let mut rejected = Vec::new();
         let mut fallback = None;
-        for (mirror, c) in copies.into_iter().enumerate() {
+        for (mirror, c) in copies.into_iter().chain(rebuild).enumerate() {
             let bytes = match c {
                 Ok(b) => b,
                 Err(e) => {
@@ -240,12 +245,97 @@ impl<'a> Filesystem<'a> {
                 fallback = Some((node, mirror, csum_ok));
             }
         }
+        // Name the rebuilt copy for what it is in the reasons.
+        for (i, w) in rejected.iter_mut() {
+            if *i == rebuilt {
+                *w = format!("rebuilt from parity: {w}");
+            }
+        }
         match fallback {
             Some((node, mirror, csum_ok)) => Ok(Block { node, bytenr, mirror, csum_ok, rejected }),
             None => Err(BlockError::Unreadable {
                 bytenr,
                 why: rejected.iter().map(|(m, w)| format!("copy {m}: {w}")).collect::<Vec<_>>().join("; "),
             }),
+        }
+    }
+
+    /// For a range in a RAID5/6 chunk: its bytes rebuilt from the rest of each row — XOR of the
+    /// other data stripes and P; for RAID6 also from Q when P or a second data stripe is
+    /// unreadable too. `None` for other profiles or a range outside one chunk.
+    pub fn rebuild_from_parity(&self, logical: u64, len: usize) -> Option<CopyRead<'a>> {
+        if self.metadump.is_some() {
+            return None;
+        }
+        let chunk = self.chunks.lookup(logical)?;
+        let rows = chunk.row_pieces(logical, len as u64)?;
+        let mut out = Vec::with_capacity(len);
+        for row in rows {
+            match self.rebuild_piece(&row) {
+                Ok(bytes) => out.extend_from_slice(&bytes),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(Cow::Owned(out)))
+    }
+
+    /// Rebuilds `row.data[row.col]` from what of the row can be read.
+    fn rebuild_piece(&self, row: &super::chunk_map::RowPieces) -> Result<Vec<u8>, ReadError> {
+        let read = |p: &PhysPiece| self.read_copy(std::slice::from_ref(p));
+        let take = row.p.len as usize;
+        // The data columns other than the target, read (or why not).
+        let others: Vec<(usize, CopyRead<'a>)> =
+            row.data.iter().enumerate().filter(|(j, _)| *j != row.col).map(|(j, p)| (j, read(p))).collect();
+        let p = read(&row.p);
+        let failed: Vec<usize> = others.iter().filter(|(_, r)| r.is_err()).map(|(j, _)| *j).collect();
+        if failed.is_empty() {
+            if let Ok(pb) = &p {
+                // RAID5 and RAID6 alike: D = P ^ (xor of the other data).
+                let mut acc = pb.to_vec();
+                for (_, r) in &others {
+                    if let Ok(b) = r {
+                        xor_into(&mut acc, b);
+                    }
+                }
+                return Ok(acc);
+            }
+        }
+        let first_error = || {
+            others.iter().find_map(|(_, r)| r.as_ref().err().cloned()).or_else(|| p.as_ref().err().cloned())
+        };
+        let Some(qp) = &row.q else {
+            return Err(first_error().unwrap_or_else(|| ReadError::Absent("parity unreadable".into())));
+        };
+        let q = read(qp)?;
+        let x = row.col;
+        // Q minus the readable data columns: what the missing columns contribute.
+        let mut qx = q.to_vec();
+        for (j, r) in &others {
+            if let Ok(b) = r {
+                gf::mul_xor_into(&mut qx, b, gf::pow2(*j));
+            }
+        }
+        match (failed.as_slice(), &p) {
+            // Target and P missing: Q' = g^x·Dx.
+            ([], Err(_)) => {
+                let inv = gf::inv(gf::pow2(x));
+                Ok(qx.iter().map(|&b| gf::mul(b, inv)).collect())
+            }
+            // Target and one more data column y missing: solve with P and Q.
+            ([y], Ok(pb)) => {
+                let y = *y;
+                let mut pxy = pb.to_vec();
+                for (_, r) in &others {
+                    if let Ok(b) = r {
+                        xor_into(&mut pxy, b);
+                    }
+                }
+                // Dx ^ Dy = Pxy, g^x·Dx ^ g^y·Dy = Qxy  =>  Dx = (g^y·Pxy ^ Qxy) / (g^x ^ g^y).
+                let (gx, gy) = (gf::pow2(x), gf::pow2(y));
+                let denom = gf::inv(gx ^ gy);
+                Ok((0..take).map(|i| gf::mul(gf::mul(gy, pxy[i]) ^ qx[i], denom)).collect())
+            }
+            _ => Err(first_error().unwrap_or_else(|| ReadError::Absent("too many stripes of the row unreadable".into()))),
         }
     }
 
@@ -263,6 +353,77 @@ impl<'a> Filesystem<'a> {
             .collect();
         missing.sort_unstable();
         missing
+    }
+}
+
+fn xor_into(acc: &mut [u8], b: &[u8]) {
+    for (a, x) in acc.iter_mut().zip(b) {
+        *a ^= x;
+    }
+}
+
+/// GF(2^8) with the RAID6 polynomial x^8+x^4+x^3+x^2+1 (0x11d) and generator 2, as the
+/// kernel's lib/raid6 computes Q = sum of g^i·D_i over the data columns i.
+mod gf {
+    const fn tables() -> ([u8; 256], [u8; 256]) {
+        let mut exp = [0u8; 256];
+        let mut log = [0u8; 256];
+        let mut x: u16 = 1;
+        let mut i = 0;
+        while i < 255 {
+            exp[i] = x as u8;
+            log[x as usize] = i as u8;
+            x <<= 1;
+            if x & 0x100 != 0 {
+                x ^= 0x11d;
+            }
+            i += 1;
+        }
+        exp[255] = exp[0];
+        (exp, log)
+    }
+    const T: ([u8; 256], [u8; 256]) = tables();
+
+    pub fn mul(a: u8, b: u8) -> u8 {
+        if a == 0 || b == 0 {
+            return 0;
+        }
+        T.0[(T.1[a as usize] as usize + T.1[b as usize] as usize) % 255]
+    }
+
+    /// 2^i.
+    pub fn pow2(i: usize) -> u8 {
+        T.0[i % 255]
+    }
+
+    /// The inverse of a non-zero element (0 maps to 0, never used as a divisor here: g^x ^ g^y
+    /// is non-zero for x != y < 255).
+    pub fn inv(a: u8) -> u8 {
+        if a == 0 {
+            return 0;
+        }
+        T.0[(255 - T.1[a as usize] as usize) % 255]
+    }
+
+    /// acc ^= c·b, bytewise.
+    pub fn mul_xor_into(acc: &mut [u8], b: &[u8], c: u8) {
+        for (a, x) in acc.iter_mut().zip(b) {
+            *a ^= mul(*x, c);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn field_laws() {
+            for a in 1..=255u8 {
+                assert_eq!(mul(a, inv(a)), 1);
+            }
+            assert_eq!(mul(2, 0x80), 0x1d);
+            assert_eq!(pow2(8), 0x1d);
+        }
     }
 }
 

@@ -70,9 +70,24 @@ pub fn run(fs: &Filesystem, logical: u64, json: bool, out: &mut Out) -> Result<i
         .ok_or_else(|| Error::Usage(format!("logical {logical} is not mapped by any chunk")))?;
     let locs = copies(fs, chunk, logical);
     let raid56 = chunk.raid56_position(logical);
+    // RAID5/6 with the data stripe unreadable: can it be rebuilt from the rest of its row?
+    let rebuild = match raid56.as_ref() {
+        Some(_) if locs.iter().all(|l| l.unreadable.is_some()) && fs.metadump.is_none() => {
+            fs.rebuild_from_parity(logical, fs.sectorsize.clamp(512, 65536) as usize).map(|r| r.map(|_| ()).map_err(|e| e.to_string()))
+        }
+        _ => None,
+    };
     // A metadump never has the devices: that is not an error of the filesystem.
-    let all_bad = fs.metadump.is_none() && locs.iter().all(|l| l.unreadable.is_some());
-    let r = if json { print_json(out, chunk, logical, &locs, raid56.as_ref(), fs) } else { print_text(out.w(), chunk, logical, &locs, raid56.as_ref(), fs) };
+    let all_bad = fs.metadump.is_none() && locs.iter().all(|l| l.unreadable.is_some()) && !matches!(rebuild, Some(Ok(())));
+    let r = if json {
+        print_json(out, chunk, logical, &locs, raid56.as_ref(), fs, rebuild.as_ref())
+    } else {
+        print_text(out.w(), chunk, logical, &locs, raid56.as_ref(), fs).and_then(|()| match &rebuild {
+            Some(Ok(())) => writeln!(out.w(), "data stripe unreadable: rebuilt from the rest of its row and the parity"),
+            Some(Err(e)) => writeln!(out.w(), "data stripe unreadable: cannot rebuild from parity: {e}"),
+            None => Ok(()),
+        })
+    };
     finish(r)?;
     Ok(if all_bad { EXIT_ERRORS } else { EXIT_OK })
 }
@@ -137,6 +152,7 @@ fn print_json(
     locs: &[CopyLoc],
     raid56: Option<&super::chunk_map::Raid56Position>,
     fs: &Filesystem,
+    rebuild: Option<&std::result::Result<(), String>>,
 ) -> io::Result<()> {
     let mut r = Record::new();
     r.push("type", "map").push("logical", logical).push("chunk", chunk_record(c)).push("offset_in_chunk", logical - c.logical);
@@ -171,6 +187,15 @@ fn print_json(
             })
             .collect();
         r.push("parity", parity);
+        match rebuild {
+            Some(Ok(())) => {
+                r.push("rebuild_from_parity", true);
+            }
+            Some(Err(e)) => {
+                r.push("rebuild_from_parity", false).push("rebuild_error", e.clone());
+            }
+            None => {}
+        }
     }
     out.json(&r)
 }
