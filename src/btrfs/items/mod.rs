@@ -122,10 +122,10 @@ impl TimeText<'_> {
         // time_t is signed: a huge u64 is a date before 1970 to localtime.
         let (y, mo, d, h, mi, s) = civil_time(sec as i64);
         p.u(sec).s(".").u(u64::from(self.0.nsec.get())).s(" (");
-        if y < 0 {
-            p.s("-");
-        }
-        p.u_pad(y.unsigned_abs(), 4).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
+        // glibc keeps the year as `int tm_year` (year - 1900), wrapping far-off years, and
+        // strftime's %Y does not zero-pad: print what progs prints for fuzzed timestamps.
+        let year = i64::from((y - 1900) as i32) + 1900;
+        p.i(year).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
         p.s(" ").u_pad(u64::from(h), 2).s(":").u_pad(u64::from(mi), 2).s(":").u_pad(u64::from(s), 2).s(")");
     }
 }
@@ -164,7 +164,7 @@ enum Decoded<'d> {
     FileExtent(file_extent::FileExtent<'d>),
     ExtentCsum(csum::ExtentCsum<'d>),
     CsumItem,
-    Root(root::Root),
+    Root(Box<root::Root>),
     RootRef(root::RootRefView<'d>),
     Extent(extent::Extent<'d>),
     TreeBlockRef,
@@ -207,7 +207,7 @@ fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>
         EXTENT_DATA_KEY => Decoded::FileExtent(file_extent::parse(data)?),
         EXTENT_CSUM_KEY => Decoded::ExtentCsum(csum::ExtentCsum::new(key, data, ctx)),
         CSUM_ITEM_KEY => Decoded::CsumItem,
-        ROOT_ITEM_KEY => Decoded::Root(root::parse(data)?),
+        ROOT_ITEM_KEY => Decoded::Root(Box::new(root::parse(data)?)),
         ROOT_REF_KEY | ROOT_BACKREF_KEY => Decoded::RootRef(root::parse_ref(key, data)?),
         EXTENT_ITEM_KEY | METADATA_ITEM_KEY => Decoded::Extent(extent::parse(key, data)?),
         TREE_BLOCK_REF_KEY => Decoded::TreeBlockRef,
@@ -577,5 +577,16 @@ mod tests {
     fn times_print_in_utc() {
         let t = Timespec { sec: U64::new(1_795_251_593), nsec: U32::new(12) };
         assert_eq!(TimeText(&t).to_string(), "1795251593.12 (2026-11-21 08:59:53)");
+        // Far-off years as glibc's localtime/strftime print them (seen in progs' fuzz images):
+        // the year wraps in an int. (On that overflow glibc leaves month and day unset and progs
+        // prints stale ones from an earlier call; we print the real ones.)
+        let t = Timespec { sec: U64::new(73024543218884962), nsec: U32::new(0) };
+        assert!(TimeText(&t).to_string().starts_with("73024543218884962.0 (-1980909672-"));
+        assert!(TimeText(&t).to_string().ends_with(" 19:09:22)"));
+        let t = Timespec { sec: U64::new(18012701963040325632), nsec: U32::new(16382457) };
+        assert!(TimeText(&t).to_string().starts_with("18012701963040325632.16382457 (-869343088-"));
+        // Years before 1000 are not zero-padded by glibc's %Y.
+        let t = Timespec { sec: U64::new((-62000000000i64) as u64), nsec: U32::new(0) };
+        assert!(TimeText(&t).to_string().ends_with(" (5-04-19 09:46:40)"), "{}", TimeText(&t));
     }
 }
