@@ -37,7 +37,7 @@ impl<'d> ExtentCsum<'d> {
             return Ok(());
         }
         let per_line = (32 / self.csum_size / 2).max(1);
-        let count = if self.sectorsize == 0 { 0 } else { (self.length / self.sectorsize) as usize };
+        let count = self.length.checked_div(self.sectorsize).unwrap_or(0) as usize;
         let mut offset = self.start;
         for (i, c) in self.csums.chunks_exact(self.csum_size).take(count).enumerate() {
             o.s(if i == 0 {
