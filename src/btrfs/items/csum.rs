@@ -28,10 +28,33 @@ impl<'d> ExtentCsum<'d> {
         }
     }
 
-    /// `print_extent_csum` without `--csum-items`: the range only.
-    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
+    /// `print_extent_csum`: the range, and with `--csum-items` every checksum as
+    /// `[offset] 0xCSUM`, as many per line as fill 32 bytes of checksum (at least one).
+    pub(super) fn text(&self, o: &mut Out<'_>, csum_items: bool) -> io::Result<()> {
         o.s("\t\trange start ").u(self.start).s(" end ").u(self.start.wrapping_add(u64::from(self.length)));
         o.s(" length ").u(u64::from(self.length)).s("\n");
+        if !csum_items {
+            return Ok(());
+        }
+        let per_line = (32 / self.csum_size / 2).max(1);
+        let count = self.length.checked_div(self.sectorsize).unwrap_or(0) as usize;
+        let mut offset = self.start;
+        for (i, c) in self.csums.chunks_exact(self.csum_size).take(count).enumerate() {
+            o.s(if i == 0 {
+                "\t\t"
+            } else if i % per_line == 0 {
+                "\n\t\t"
+            } else {
+                " "
+            });
+            o.s("[").u(offset).s("] 0x");
+            for b in c {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                o.b(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            }
+            offset = offset.wrapping_add(u64::from(self.sectorsize));
+        }
+        o.s("\n");
         Ok(())
     }
 

@@ -46,7 +46,7 @@ impl<'d> Entries<'d> {
     }
 
     /// `print_dir_item`
-    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>, hide_names: bool) -> io::Result<()> {
         for e in self.entries() {
             let e = match e {
                 Ok(e) => e,
@@ -71,12 +71,12 @@ impl<'d> Entries<'d> {
             match e.body {
                 Ok((name, data)) => {
                     o.s("\t\tname: ");
-                    o.b(c_str(name, NAME_LEN));
+                    o.b(if hide_names { b"HIDDEN" } else { c_str(name, NAME_LEN) });
                     o.s("\n");
                     if !data.is_empty() {
                         // progs writes the raw value bytes, binary or not.
                         o.s("\t\tdata ");
-                        o.b(c_str(data, NAME_LEN));
+                        o.b(if hide_names { b"HIDDEN" } else { c_str(data, NAME_LEN) });
                         o.s("\n");
                     }
                 }

@@ -18,19 +18,21 @@ pub(super) struct Extent<'d> {
     /// The inline refs, and their offset inside the item (for error messages).
     refs: &'d [u8],
     refs_at: usize,
+    /// A tree block extent too short for its tree block info (the fixed part still prints).
+    info_err: Option<DecodeError>,
 }
 
 pub(super) fn parse<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Extent<'d>, DecodeError> {
     let item: &ExtentItem = view(data, "btrfs_extent_item")?;
     let metadata = key.type_ == METADATA_ITEM_KEY;
-    let (info, skinny_level, refs_at) = if item.flags.get() & EXTENT_FLAG_TREE_BLOCK != 0 && !metadata {
-        (Some(view_at::<TreeBlockInfo>(data, 24, "btrfs_tree_block_info")?), None, 24 + 18)
-    } else if metadata {
-        (None, Some(key.offset.get()), 24)
-    } else {
-        (None, None, 24)
-    };
-    Ok(Extent { item, info, skinny_level, refs: &data[refs_at..], refs_at })
+    if item.flags.get() & EXTENT_FLAG_TREE_BLOCK != 0 && !metadata {
+        return Ok(match view_at::<TreeBlockInfo>(data, 24, "btrfs_tree_block_info") {
+            Ok(info) => Extent { item, info: Some(info), skinny_level: None, refs: &data[42..], refs_at: 42, info_err: None },
+            Err(e) => Extent { item, info: None, skinny_level: None, refs: &[], refs_at: 24, info_err: Some(e) },
+        });
+    }
+    let skinny_level = metadata.then(|| key.offset.get());
+    Ok(Extent { item, info: None, skinny_level, refs: &data[24..], refs_at: 24, info_err: None })
 }
 
 /// One inline backref.
@@ -101,6 +103,8 @@ impl<'d> Extent<'d> {
             o.s("\t\ttree block ");
             KeyText(&info.key).put(o);
             o.s(" level ").u(u64::from(info.level)).s("\n");
+        } else if let Some(e) = &self.info_err {
+            e.print(o)?;
         } else if let Some(level) = self.skinny_level {
             // progs casts the key offset to int.
             o.s("\t\ttree block skinny level ").i(i64::from(level as i32)).s("\n");
@@ -137,6 +141,8 @@ impl<'d> Extent<'d> {
             .push("flags_text", FlagsText::Extent(flags).to_string());
         if let Some(info) = self.info {
             r.push("tree_block_key", key_value(&info.key)).push("level", info.level);
+        } else if let Some(e) = &self.info_err {
+            r.push("error", e.to_string());
         } else if let Some(level) = self.skinny_level {
             r.push("level", level);
         }

@@ -51,6 +51,17 @@ pub(super) fn fields(r: &mut Record<'_>, i: &InodeItem) {
     push_time(r, "otime", "otime_nsec", &i.otime);
 }
 
+/// `name: NAME\n` as progs prints it (`%.*s` of at most BTRFS_NAME_LEN bytes), or `HIDDEN`.
+fn put_name(o: &mut Out<'_>, name: &[u8], hide: bool) {
+    o.s("name: ");
+    if hide {
+        o.s("HIDDEN");
+    } else {
+        o.b(c_str(name, NAME_LEN));
+    }
+    o.s("\n");
+}
+
 /// One `btrfs_inode_ref` with its name.
 struct RefEntry<'d> {
     index: u64,
@@ -86,13 +97,12 @@ impl<'d> Refs<'d> {
     }
 
     /// `print_inode_ref_item`
-    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>, hide_names: bool) -> io::Result<()> {
         for e in self.entries() {
             match e {
                 Ok(e) => {
-                    o.s("\t\tindex ").u(e.index).s(" namelen ").u(u64::from(e.name_len)).s(" name: ");
-                    o.b(c_str(e.name, NAME_LEN));
-                    o.s("\n");
+                    o.s("\t\tindex ").u(e.index).s(" namelen ").u(u64::from(e.name_len)).s(" ");
+                    put_name(o, e.name, hide_names);
                 }
                 Err(err) => err.print(o)?,
             }
@@ -153,14 +163,13 @@ impl<'d> Extrefs<'d> {
     }
 
     /// `print_inode_extref_item`
-    pub(super) fn text(&self, o: &mut Out<'_>) -> io::Result<()> {
+    pub(super) fn text(&self, o: &mut Out<'_>, hide_names: bool) -> io::Result<()> {
         for e in self.entries() {
             match e {
                 Ok(e) => {
                     o.s("\t\tindex ").u(e.index).s(" parent ").u(e.parent);
-                    o.s(" namelen ").u(u64::from(e.name_len)).s(" name: ");
-                    o.b(c_str(e.name, NAME_LEN));
-                    o.s("\n");
+                    o.s(" namelen ").u(u64::from(e.name_len)).s(" ");
+                    put_name(o, e.name, hide_names);
                 }
                 Err(err) => err.print(o)?,
             }

@@ -43,6 +43,15 @@ pub struct ItemCtx {
     pub owner: u64,
 }
 
+/// dump-tree's text options beyond the default output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOpts {
+    /// `--csum-items`: print every checksum of EXTENT_CSUM items.
+    pub csum_items: bool,
+    /// `--hide-names`: `HIDDEN` instead of file names and xattr names/values.
+    pub hide_names: bool,
+}
+
 /// Why an item (or one entry of it) could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
@@ -122,10 +131,10 @@ impl TimeText<'_> {
         // time_t is signed: a huge u64 is a date before 1970 to localtime.
         let (y, mo, d, h, mi, s) = civil_time(sec as i64);
         p.u(sec).s(".").u(u64::from(self.0.nsec.get())).s(" (");
-        if y < 0 {
-            p.s("-");
-        }
-        p.u_pad(y.unsigned_abs(), 4).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
+        // glibc keeps the year as `int tm_year` (year - 1900), wrapping far-off years, and
+        // strftime's %Y does not zero-pad: print what progs prints for fuzzed timestamps.
+        let year = i64::from((y - 1900) as i32) + 1900;
+        p.i(year).s("-").u_pad(u64::from(mo), 2).s("-").u_pad(u64::from(d), 2);
         p.s(" ").u_pad(u64::from(h), 2).s(":").u_pad(u64::from(mi), 2).s(":").u_pad(u64::from(s), 2).s(")");
     }
 }
@@ -164,7 +173,7 @@ enum Decoded<'d> {
     FileExtent(file_extent::FileExtent<'d>),
     ExtentCsum(csum::ExtentCsum<'d>),
     CsumItem,
-    Root(root::Root),
+    Root(Box<root::Root>),
     RootRef(root::RootRefView<'d>),
     Extent(extent::Extent<'d>),
     TreeBlockRef,
@@ -207,7 +216,7 @@ fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>
         EXTENT_DATA_KEY => Decoded::FileExtent(file_extent::parse(data)?),
         EXTENT_CSUM_KEY => Decoded::ExtentCsum(csum::ExtentCsum::new(key, data, ctx)),
         CSUM_ITEM_KEY => Decoded::CsumItem,
-        ROOT_ITEM_KEY => Decoded::Root(root::parse(data)?),
+        ROOT_ITEM_KEY => Decoded::Root(Box::new(root::parse(data)?)),
         ROOT_REF_KEY | ROOT_BACKREF_KEY => Decoded::RootRef(root::parse_ref(key, data)?),
         EXTENT_ITEM_KEY | METADATA_ITEM_KEY => Decoded::Extent(extent::parse(key, data)?),
         TREE_BLOCK_REF_KEY => Decoded::TreeBlockRef,
@@ -240,16 +249,16 @@ fn parse<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Result<Decoded<'d>
 }
 
 impl<'d> Decoded<'d> {
-    fn text(&self, o: &mut Out<'_>, key: &DiskKey, ctx: &ItemCtx) -> io::Result<()> {
+    fn text(&self, o: &mut Out<'_>, key: &DiskKey, ctx: &ItemCtx, opts: &TextOpts) -> io::Result<()> {
         match self {
             Decoded::Inode(i) => inode::text(o, i),
-            Decoded::InodeRef(r) => r.text(o),
-            Decoded::InodeExtref(r) => r.text(o),
-            Decoded::Dir(d) => d.text(o),
+            Decoded::InodeRef(r) => r.text(o, opts.hide_names),
+            Decoded::InodeExtref(r) => r.text(o, opts.hide_names),
+            Decoded::Dir(d) => d.text(o, opts.hide_names),
             Decoded::DirLog(d) => writeln!(o, "\t\tdir log end {}", d.end.get()),
             Decoded::Orphan => writeln!(o, "\t\torphan item"),
             Decoded::FileExtent(f) => f.text(o),
-            Decoded::ExtentCsum(c) => c.text(o),
+            Decoded::ExtentCsum(c) => c.text(o, opts.csum_items),
             Decoded::CsumItem => writeln!(o, "\t\tcsum item"),
             Decoded::Root(r) => r.text(o),
             Decoded::RootRef(r) => r.text(o),
@@ -386,12 +395,17 @@ pub fn decode<'d>(key: &DiskKey, data: &'d [u8], ctx: &ItemCtx) -> Record<'d> {
 
 /// The lines dump-tree prints under `item N key (...) itemoff N itemsize N`.
 pub fn print_body(w: &mut dyn Write, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
+    print_body_opts(w, key, data, ctx, &TextOpts::default())
+}
+
+/// [`print_body`] with dump-tree's `--csum-items` / `--hide-names`.
+pub fn print_body_opts(w: &mut dyn Write, key: &DiskKey, data: &[u8], ctx: &ItemCtx, opts: &TextOpts) -> io::Result<()> {
     let mut o = Out::new(w);
-    body_text(&mut o, key, data, ctx)?;
+    body_text(&mut o, key, data, ctx, opts)?;
     o.finish()
 }
 
-fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::Result<()> {
+fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx, opts: &TextOpts) -> io::Result<()> {
     // progs prints the v1 space cache header before (and besides) the per-type switch.
     if free_space::is_cache_header(key) {
         match free_space::parse_header(data) {
@@ -400,7 +414,7 @@ fn body_text(o: &mut Out<'_>, key: &DiskKey, data: &[u8], ctx: &ItemCtx) -> io::
         }
     }
     match parse(key, data, ctx) {
-        Ok(d) => d.text(o, key, ctx),
+        Ok(d) => d.text(o, key, ctx, opts),
         Err(e) => e.print(o),
     }
 }
@@ -577,5 +591,43 @@ mod tests {
     fn times_print_in_utc() {
         let t = Timespec { sec: U64::new(1_795_251_593), nsec: U32::new(12) };
         assert_eq!(TimeText(&t).to_string(), "1795251593.12 (2026-11-21 08:59:53)");
+        // Far-off years as glibc's localtime/strftime print them (seen in progs' fuzz images):
+        // the year wraps in an int. (On that overflow glibc leaves month and day unset and progs
+        // prints stale ones from an earlier call; we print the real ones.)
+        let t = Timespec { sec: U64::new(73024543218884962), nsec: U32::new(0) };
+        assert!(TimeText(&t).to_string().starts_with("73024543218884962.0 (-1980909672-"));
+        assert!(TimeText(&t).to_string().ends_with(" 19:09:22)"));
+        let t = Timespec { sec: U64::new(18012701963040325632), nsec: U32::new(16382457) };
+        assert!(TimeText(&t).to_string().starts_with("18012701963040325632.16382457 (-869343088-"));
+        // Years before 1000 are not zero-padded by glibc's %Y.
+        let t = Timespec { sec: U64::new((-62000000000i64) as u64), nsec: U32::new(0) };
+        assert!(TimeText(&t).to_string().ends_with(" (5-04-19 09:46:40)"), "{}", TimeText(&t));
+    }
+}
+
+#[cfg(test)]
+mod opts_tests {
+    use super::*;
+    use zerocopy::little_endian::U64;
+
+    #[test]
+    fn csum_items_and_hidden_names() {
+        let ctx = ItemCtx { csum_size: 4, sectorsize: 4096, nodesize: 16384, owner: 7 };
+        let k = DiskKey { objectid: U64::new(EXTENT_CSUM_OBJECTID), type_: EXTENT_CSUM_KEY, offset: U64::new(0) };
+        let data: Vec<u8> = (0u8..20).collect();
+        let opts = TextOpts { csum_items: true, hide_names: false };
+        let mut v = Vec::new();
+        print_body_opts(&mut v, &k, &data, &ctx, &opts).unwrap();
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\t\trange start 0 end 20480 length 20480\n\t\t[0] 0x00010203 [4096] 0x04050607 [8192] 0x08090a0b [12288] 0x0c0d0e0f\n\t\t[16384] 0x10111213\n"
+        );
+        let k = DiskKey { objectid: U64::new(257), type_: INODE_REF_KEY, offset: U64::new(256) };
+        let mut d = vec![0u8; 10];
+        d[8] = 3;
+        d.extend_from_slice(b"abc");
+        let mut v = Vec::new();
+        print_body_opts(&mut v, &k, &d, &ctx, &TextOpts { csum_items: false, hide_names: true }).unwrap();
+        assert_eq!(String::from_utf8(v).unwrap(), "\t\tindex 0 namelen 3 name: HIDDEN\n");
     }
 }
