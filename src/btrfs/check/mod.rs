@@ -4,6 +4,7 @@
 //! Families so far: the superblock copies (`superblock.rs`), the chunk map bootstrap, tree
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
+mod extent;
 pub mod kinds;
 mod superblock;
 mod tree_block;
@@ -17,7 +18,7 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.to_vec()
+    kinds::ALL.iter().chain(extent::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
@@ -36,7 +37,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
         );
     }
     // The families fed by the one walk.
-    let families: &mut [&mut dyn walker::Family] = &mut [];
+    let mut extent = extent::ExtentTree::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut extent];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }
