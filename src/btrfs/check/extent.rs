@@ -443,6 +443,13 @@ impl Family for ExtentTree {
         let mut found: Vec<(u64, RefKey, u64, usize)> = Vec::with_capacity(self.found.len());
         for (n, f) in self.found.iter().enumerate() {
             let shared = f.from != 0 && full_backref(f.from);
+            // A relocation tree's root block is allocated with FULL_BACKREF and a shared
+            // backref naming itself (`btrfs_alloc_tree_block`: parent = the block for
+            // TREE_RELOC_OBJECTID).
+            if f.from == 0 && f.owner == TREE_RELOC_OBJECTID {
+                found.push((f.bytenr, RefKey::SharedBlock(f.bytenr), 1, n));
+                continue;
+            }
             let key = match (f.objectid == u64::MAX, shared) {
                 (true, true) => RefKey::SharedBlock(f.from),
                 (true, false) => RefKey::Tree(f.owner),
