@@ -10,6 +10,7 @@ use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
+use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
 use ondisk_layouts::btrfs::*;
 
@@ -44,8 +45,8 @@ struct Bg {
 #[derive(Default)]
 pub struct BlockGroups {
     bgs: Vec<Bg>,
-    /// (start, length, is tree block, key) of every extent item.
-    extents: Vec<(u64, u64, bool, DiskKey)>,
+    /// (start, key offset, key type, is tree block) of every extent item: 24 bytes each.
+    extents: Vec<(u64, u64, u8, bool)>,
 }
 
 impl BlockGroups {
@@ -54,12 +55,19 @@ impl BlockGroups {
     }
 }
 
+/// A key as `key_record` shows it, for keys we only hold the numbers of.
+fn key_value(objectid: u64, type_: u8, offset: u64) -> Value<'static> {
+    let mut r = Record::with_capacity(3);
+    r.push("objectid", objectid).push("type", type_).push("offset", offset);
+    Value::Record(r)
+}
+
 fn u64_at(d: &[u8], o: usize) -> Option<u64> {
     Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
 }
 
 impl Family for BlockGroups {
-    fn item(&mut self, cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
+    fn item(&mut self, _cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
         if !first_visit {
             return;
         }
@@ -72,10 +80,10 @@ impl Family for BlockGroups {
             }
             (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY) => {
                 let tree_block = u64_at(data, 16).is_some_and(|f| f & EXTENT_FLAG_TREE_BLOCK != 0);
-                self.extents.push((key.objectid.get(), key.offset.get(), tree_block, *key));
+                self.extents.push((key.objectid.get(), key.offset.get(), EXTENT_ITEM_KEY, tree_block));
             }
             (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => {
-                self.extents.push((key.objectid.get(), u64::from(cx.fs.nodesize), true, *key));
+                self.extents.push((key.objectid.get(), key.offset.get(), METADATA_ITEM_KEY, true));
             }
             _ => {}
         }
@@ -111,25 +119,29 @@ impl Family for BlockGroups {
         let mut sums = vec![0u64; bgs.len()];
         let mut extents = std::mem::take(&mut self.extents);
         extents.sort_unstable_by_key(|e| e.0);
-        for &(start, len, tree_block, key) in &extents {
+        let nodesize = u64::from(cx.fs.nodesize);
+        for &(start, key_offset, type_, tree_block) in &extents {
+            // A skinny METADATA_ITEM's offset is the level: it covers one node.
+            let len = if type_ == METADATA_ITEM_KEY { nodesize } else { key_offset };
+            let key = || key_value(start, type_, key_offset);
             let n = bgs.partition_point(|b| b.start <= start);
             let hit = n.checked_sub(1).filter(|&i| start < bgs[i].start.saturating_add(bgs[i].len));
             let Some(i) = hit else {
                 report.push(Finding::new(&EXTENT_OUTSIDE_BLOCK_GROUP, format!("extent [{start} {len}] is in no block group"))
-                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&key)));
+                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key()));
                 continue;
             };
             let b = &bgs[i];
             sums[i] = sums[i].saturating_add(len);
             if start.saturating_add(len) > b.start.saturating_add(b.len) {
                 report.push(Finding::new(&EXTENT_OUTSIDE_BLOCK_GROUP, format!("extent [{start} {len}] crosses the end of block group [{} {}]", b.start, b.len))
-                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&key)).ctx("block_group", b.start));
+                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key()).ctx("block_group", b.start));
             }
             let ok = if tree_block { b.flags & (BLOCK_GROUP_METADATA | BLOCK_GROUP_SYSTEM) != 0 } else { b.flags & BLOCK_GROUP_DATA != 0 };
             if !ok {
                 report.push(Finding::new(&EXTENT_BLOCK_GROUP_TYPE, format!("{} [{start} {len}] lies in block group [{} {}] of flags {:#x}",
                     if tree_block { "tree block" } else { "data extent" }, b.start, b.len, b.flags))
-                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&key)).ctx("block_group", b.start).ctx("flags", b.flags));
+                    .at("logical", start).at("tree", EXTENT_TREE_OBJECTID).at("key", key()).ctx("block_group", b.start).ctx("flags", b.flags));
             }
         }
         let mut total = 0u64;

@@ -23,7 +23,6 @@ use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::items::{BLOCK_FLAG_FULL_BACKREF, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, FILE_EXTENT_PREALLOC, FILE_EXTENT_REG};
 use ondisk_layouts::btrfs::tree::MAX_LEVEL;
 use ondisk_layouts::btrfs::*;
-use std::collections::HashMap;
 
 crate::declare_kinds! {
     EXTENT_REF_MISMATCH = "btrfs.extent_ref_mismatch", Error,
@@ -117,8 +116,24 @@ struct Found {
     offset: u64,
     /// For data: disk_num_bytes of the file extent (checked against the extent item).
     len: u64,
-    /// The tree the reference was reached in (location only).
-    tree: u64,
+    /// Set at `finish`: the referrer's extent item has FULL_BACKREF, so the backref names it.
+    shared: bool,
+}
+
+impl Found {
+    fn is_data(&self) -> bool {
+        self.objectid != u64::MAX
+    }
+
+    /// The backref this reference needs (valid once `shared` is set).
+    fn key(&self) -> RefKey {
+        match (self.is_data(), self.shared) {
+            (false, true) => RefKey::SharedBlock(self.from),
+            (false, false) => RefKey::Tree(self.owner),
+            (true, true) => RefKey::SharedData(self.from),
+            (true, false) => RefKey::Data { root: self.owner, objectid: self.objectid, offset: self.offset },
+        }
+    }
 }
 
 /// A tree block the walk read.
@@ -329,7 +344,7 @@ impl Family for ExtentTree {
             return;
         }
         // The superblock or a root item points at the root block: a TREE_BLOCK_REF for the tree.
-        self.found.push(Found { bytenr: root.bytenr, from: 0, owner: root.tree, objectid: u64::MAX, offset: 0, len: 0, tree: root.tree });
+        self.found.push(Found { bytenr: root.bytenr, from: 0, owner: root.tree, objectid: u64::MAX, offset: 0, len: 0, shared: false });
     }
 
     fn block(&mut self, cx: &Cx, root: &TreeRoot, b: &Block) {
@@ -358,7 +373,7 @@ impl Family for ExtentTree {
             return;
         }
         let owner = parent.node.header().owner.get();
-        self.found.push(Found { bytenr: p.blockptr.get(), from: parent.bytenr, owner, objectid: u64::MAX, offset: 0, len: 0, tree: root.tree });
+        self.found.push(Found { bytenr: p.blockptr.get(), from: parent.bytenr, owner, objectid: u64::MAX, offset: 0, len: 0, shared: false });
     }
 
     fn item(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
@@ -385,7 +400,7 @@ impl Family for ExtentTree {
                     objectid: key.objectid.get(),
                     offset: key.offset.get().wrapping_sub(ext_off),
                     len: disk_num_bytes,
-                    tree: root.tree,
+                    shared: false,
                 });
             }
             ROOT_ITEM_KEY if root.tree == ROOT_TREE_OBJECTID => {
@@ -433,32 +448,26 @@ impl Family for ExtentTree {
             }
         }
         // The first extent item per bytenr decides (duplicates were reported as overlaps).
-        let mut by_start: HashMap<u64, usize> = HashMap::with_capacity(items.len());
-        for (n, i) in items.iter().enumerate() {
-            by_start.entry(i.bytenr).or_insert(n);
-        }
-        let full_backref = |bytenr: u64| by_start.get(&bytenr).is_some_and(|&n| items[n].flags & BLOCK_FLAG_FULL_BACKREF != 0);
+        let first_at = |bytenr: u64| {
+            let n = items.partition_point(|x| x.bytenr < bytenr);
+            items.get(n).filter(|x| x.bytenr == bytenr).map(|_| n)
+        };
+        let full_backref = |bytenr: u64| first_at(bytenr).is_some_and(|n| items[n].flags & BLOCK_FLAG_FULL_BACKREF != 0);
 
-        // Type the references found.
-        let mut found: Vec<(u64, RefKey, u64, usize)> = Vec::with_capacity(self.found.len());
-        for (n, f) in self.found.iter().enumerate() {
-            let shared = f.from != 0 && full_backref(f.from);
+        // Type the references found, in place (they are the bulk of the state).
+        let mut found = std::mem::take(&mut self.found);
+        for f in found.iter_mut() {
             // A relocation tree's root block is allocated with FULL_BACKREF and a shared
             // backref naming itself (`btrfs_alloc_tree_block`: parent = the block for
             // TREE_RELOC_OBJECTID).
             if f.from == 0 && f.owner == TREE_RELOC_OBJECTID {
-                found.push((f.bytenr, RefKey::SharedBlock(f.bytenr), 1, n));
-                continue;
+                f.from = f.bytenr;
+                f.shared = true;
+            } else {
+                f.shared = f.from != 0 && full_backref(f.from);
             }
-            let key = match (f.objectid == u64::MAX, shared) {
-                (true, true) => RefKey::SharedBlock(f.from),
-                (true, false) => RefKey::Tree(f.owner),
-                (false, true) => RefKey::SharedData(f.from),
-                (false, false) => RefKey::Data { root: f.owner, objectid: f.objectid, offset: f.offset },
-            };
-            found.push((f.bytenr, key, 1, n));
         }
-        found.sort_unstable_by_key(|x| (x.0, x.1));
+        found.sort_unstable_by_key(|f| (f.bytenr, f.key()));
         let mut backrefs = std::mem::take(&mut self.backrefs);
         backrefs.sort_unstable_by_key(|b| (b.bytenr, b.key));
         let mut blocks = std::mem::take(&mut self.blocks);
@@ -467,14 +476,14 @@ impl Family for ExtentTree {
         // Referenced extents with no extent item at their start.
         let mut i = 0;
         while i < found.len() {
-            let bytenr = found[i].0;
+            let bytenr = found[i].bytenr;
             let mut j = i;
-            while j < found.len() && found[j].0 == bytenr {
+            while j < found.len() && found[j].bytenr == bytenr {
                 j += 1;
             }
-            if !by_start.contains_key(&bytenr) {
-                let f0 = &self.found[found[i].3];
-                let is_data = f0.objectid != u64::MAX;
+            if first_at(bytenr).is_none() {
+                let f0 = &found[i];
+                let is_data = f0.is_data();
                 // Inside another extent item? Then the reference points into the middle of one.
                 let inside = items.partition_point(|x| x.bytenr <= bytenr).checked_sub(1).map(|n| &items[n]).filter(|x| bytenr < x.bytenr.saturating_add(x.len));
                 let what = if is_data { "data extent" } else { "tree block" };
@@ -483,7 +492,7 @@ impl Family for ExtentTree {
                         .ctx("extent", x.bytenr),
                     _ => Finding::new(&EXTENT_ITEM_MISSING, format!("{what} {bytenr} is referenced {} times but has no extent item", j - i)),
                 };
-                f = f.at("logical", bytenr).at("tree", f0.tree).ctx("referrer", f0.from).ctx("found", (j - i) as u64);
+                f = f.at("logical", bytenr).at("tree", f0.owner).ctx("referrer", f0.from).ctx("found", (j - i) as u64);
                 if is_data {
                     f = f.at("inode", f0.objectid);
                 }
@@ -495,10 +504,10 @@ impl Family for ExtentTree {
         // Per extent item: refs vs found, backrefs vs found, level, owner.
         let blocks_at = |bytenr: u64| blocks.binary_search_by_key(&bytenr, |b| b.bytenr).ok().map(|n| &blocks[n]);
         for (n, it) in items.iter().enumerate() {
-            if by_start.get(&it.bytenr) != Some(&n) {
+            if first_at(it.bytenr) != Some(n) {
                 continue;
             }
-            let fr = range(&found, it.bytenr, |x| x.0);
+            let fr = range(&found, it.bytenr, |x| x.bytenr);
             let br = range(&backrefs, it.bytenr, |b| b.bytenr);
             let found_total: u64 = fr.len() as u64;
             let loc = |f: Finding| f.at("logical", it.bytenr).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&it.key)).ctx("leaf", it.leaf);
@@ -519,20 +528,20 @@ impl Family for ExtentTree {
             let (mut a, mut b) = (0usize, 0usize);
             while a < br.len() || b < fr.len() {
                 let bk = br.get(a).map(|x| x.key);
-                let fk = fr.get(b).map(|x| x.1);
+                let fk = fr.get(b).map(|x| x.key());
                 let take_found = match (bk, fk) {
                     (Some(x), Some(y)) => y < x,
                     (None, Some(_)) => true,
                     _ => false,
                 };
                 if take_found {
-                    let k = fr[b].1;
+                    let k = fr[b].key();
                     let mut c = 0u64;
-                    while b < fr.len() && fr[b].1 == k {
+                    while b < fr.len() && fr[b].key() == k {
                         c += 1;
                         b += 1;
                     }
-                    let f0 = &self.found[fr[b - 1].3];
+                    let f0 = &fr[b - 1];
                     report.push(loc(Finding::new(&BACKREF_MISSING, format!("{} for [{} {}] found {c} times is not in the extent tree", k.text(), it.bytenr, it.len))
                         .ctx("referrer", f0.from)
                         .ctx("found", c)));
@@ -545,7 +554,7 @@ impl Family for ExtentTree {
                     a += 1;
                 }
                 let mut c = 0u64;
-                while b < fr.len() && fr[b].1 == k {
+                while b < fr.len() && fr[b].key() == k {
                     c += 1;
                     b += 1;
                 }
@@ -563,13 +572,13 @@ impl Family for ExtentTree {
             }
             // Data: every file extent must cover the whole extent item.
             if it.flags & EXTENT_FLAG_DATA != 0 {
-                if let Some(x) = fr.iter().map(|x| &self.found[x.3]).find(|f| f.objectid != u64::MAX && f.len != it.len) {
-                    report.push(loc(Finding::new(&FILE_EXTENT_MISMATCH, format!("file extent of inode {} in tree {} has disk_num_bytes {}, extent item [{} {}]", x.objectid, x.tree, x.len, it.bytenr, it.len))
+                if let Some(x) = fr.iter().find(|f| f.is_data() && f.len != it.len) {
+                    report.push(loc(Finding::new(&FILE_EXTENT_MISMATCH, format!("file extent of inode {} of root {} has disk_num_bytes {}, extent item [{} {}]", x.objectid, x.owner, x.len, it.bytenr, it.len))
                         .at("inode", x.objectid)
                         .ctx("expected", it.len)
                         .ctx("found", x.len)));
                 }
-                if let Some(x) = fr.iter().map(|x| &self.found[x.3]).find(|f| f.objectid == u64::MAX) {
+                if let Some(x) = fr.iter().find(|f| !f.is_data()) {
                     report.push(loc(Finding::new(&FILE_EXTENT_MISMATCH, format!("data extent [{} {}] is pointed to as a tree block by {}", it.bytenr, it.len, x.from))
                         .ctx("referrer", x.from)));
                 }
@@ -592,7 +601,7 @@ impl Family for ExtentTree {
                         .ctx("walked_in", blk.tree)));
                 }
             }
-            if fr.iter().any(|x| self.found[x.3].objectid != u64::MAX) {
+            if fr.iter().any(|f| f.is_data()) {
                 report.push(loc(Finding::new(&FILE_EXTENT_MISMATCH, format!("tree block [{} {}] is pointed to by a file extent", it.bytenr, it.len))));
             }
         }
