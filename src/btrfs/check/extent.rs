@@ -48,7 +48,7 @@ crate::declare_kinds! {
     EXTENT_GENERATION = "btrfs.extent_generation", Error,
         "invalid generation for extent: a tree block's or extent item's generation is newer than the superblock's (+1)";
     EXTENT_ITEM_BAD = "btrfs.extent_item_bad", Error,
-        "an extent item is malformed: too short, wrong flags for its key, wrong length for a tree block";
+        "an extent or backref item is malformed: too short, wrong flags for its key, wrong length for a tree block, unaligned, a keyed data ref whose key offset is not its hash";
     EXTENT_OVERLAP = "btrfs.extent_overlap", Error,
         "two extent items cover overlapping ranges";
     OWNER_REF_MISMATCH = "btrfs.owner_ref_mismatch", Error,
@@ -220,6 +220,9 @@ impl ExtentTree {
             bad = Some(format!("tree block extent item {bytenr} has length {}, nodesize is {nodesize}", key.offset.get()));
         } else if !metadata && key.offset.get() == 0 {
             bad = Some(format!("extent item {bytenr} has length 0"));
+        } else if bytenr % u64::from(cx.fs.sectorsize.max(1)) != 0 || (!metadata && key.offset.get() % u64::from(cx.fs.sectorsize.max(1)) != 0) {
+            // Extents are allocated in whole sectors ("unaligned extent rec").
+            bad = Some(format!("extent item [{bytenr} {}] is not aligned to the sector size {}", key.offset.get(), cx.fs.sectorsize));
         }
         if let Some(m) = bad {
             let f = self.item_finding(&EXTENT_ITEM_BAD, leaf, key, m).ctx("flags", flags);
@@ -325,7 +328,18 @@ impl ExtentTree {
                 None => return self.short_ref(leaf, key),
             },
             _ => match (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16), u32_at(data, 24)) {
-                (Some(root), Some(objectid), Some(offset), Some(c)) => (RefKey::Data { root, objectid, offset }, u64::from(c)),
+                (Some(root), Some(objectid), Some(offset), Some(c)) => {
+                    // The key offset is the hash of the ref: lookups by hash miss it otherwise.
+                    let h = hash_extent_data_ref(root, objectid, offset);
+                    if h != off {
+                        let f = self
+                            .item_finding(&EXTENT_ITEM_BAD, leaf, key, format!("extent data ref of {bytenr} has key offset {off:#x}, its hash is {h:#x}"))
+                            .ctx("expected", h)
+                            .ctx("found", off);
+                        self.early.push(f);
+                    }
+                    (RefKey::Data { root, objectid, offset }, u64::from(c))
+                }
                 _ => return self.short_ref(leaf, key),
             },
         };
