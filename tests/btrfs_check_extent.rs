@@ -373,9 +373,9 @@ fn dangling_devid_in_chunk_stripe() {
     );
 }
 
-/// k-rich (kernel-written, with snapshots) decompressed to a temp dir, or None after a SKIP.
-fn k_rich(name: &str) -> Option<(PathBuf, PathBuf)> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/images/btrfs/k-rich/k-rich.img.zst");
+/// A single-device kernel image of ../shared decompressed to a temp dir, or None after a SKIP.
+fn shared_image(folder: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/images/btrfs/{folder}/{folder}.img.zst"));
     if !src.exists() {
         assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
         eprintln!("SKIP: ../shared is not present");
@@ -384,7 +384,7 @@ fn k_rich(name: &str) -> Option<(PathBuf, PathBuf)> {
     let dir = std::env::temp_dir().join(format!("ondisk-chk-extent-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let img = dir.join("k-rich.img");
+    let img = dir.join(format!("{folder}.img"));
     let ok = Command::new("zstd").args(["-q", "-d", "-f"]).arg(&src).arg("-o").arg(&img).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "zstd is required here");
@@ -398,7 +398,7 @@ fn k_rich(name: &str) -> Option<(PathBuf, PathBuf)> {
 fn shared_data_backref_wrong_parent() {
     // A data extent shared by a snapshot through a FULL_BACKREF leaf: its SHARED_DATA_REF
     // names another block. The leaf's reference is then missing, the listed one unreferenced.
-    let Some((dir, img)) = k_rich("shared-parent") else { return };
+    let Some((dir, img)) = shared_image("k-rich", "shared-parent") else { return };
     let it = find(&img, |v| {
         is_type(v, 2, "EXTENT_ITEM") && v["inline_refs"].as_array().is_some_and(|a| a.iter().any(|r| r["type"] == "SHARED_DATA_REF"))
     });
@@ -423,7 +423,7 @@ fn shared_data_backref_wrong_parent() {
 #[test]
 fn k_rich_is_clean() {
     // Snapshots, reflinks, compressed extents, prealloc, FULL_BACKREF leaves: no findings.
-    let Some((dir, img)) = k_rich("clean") else { return };
+    let Some((dir, img)) = shared_image("k-rich", "clean") else { return };
     assert_kinds(&dir, &img, &[]);
 }
 
@@ -463,4 +463,28 @@ fn block_group_length_wrong() {
     let (start, len) = (it["key"]["objectid"].as_u64().unwrap(), it["key"]["offset"].as_u64().unwrap());
     edit_key(&img, &it, start, 192, len / 2);
     assert_kinds(&dir, &img, &["btrfs.block_group_no_chunk", "btrfs.chunk_no_block_group"]);
+}
+
+#[test]
+fn block_group_tree_used_wrong() {
+    // k-bgt keeps block group items in the block group tree: its data block group's used is
+    // off by a sector (and so is the superblock's sum).
+    let Some((dir, img)) = shared_image("k-bgt", "bgt-used") else { return };
+    let it = find(&img, |v| is_type(v, 11, "BLOCK_GROUP_ITEM") && v["flags"] == 1);
+    edit_item(&img, &it, |d| {
+        let u = get_u64(d, 0);
+        put_u64(d, 0, u + 4096);
+    });
+    assert_kinds(&dir, &img, &["btrfs.block_group_used", "btrfs.super_bytes_used"]);
+}
+
+#[test]
+fn k_bgt_snapshot_block_refs_too_few() {
+    // A tree block shared by a snapshot (two tree backrefs): its extent item says refs 1.
+    let Some((dir, img)) = shared_image("k-bgt", "bgt-refs") else { return };
+    let it = find(&img, |v| {
+        is_type(v, 2, "METADATA_ITEM") && v["refs"] == 2 && v["inline_refs"].as_array().is_some_and(|a| a.iter().all(|r| r["type"] == "TREE_BLOCK_REF"))
+    });
+    edit_item(&img, &it, |d| put_u64(d, 0, 1));
+    assert_kinds(&dir, &img, &["btrfs.extent_ref_mismatch"]);
 }
