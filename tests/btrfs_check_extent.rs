@@ -524,3 +524,12 @@ fn corpus_images_caught() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+#[test]
+fn block_group_chunk_objectid_wrong() {
+    // The kernel's tree-checker rejects a block group whose chunk_objectid is not 256.
+    let Some((dir, img)) = mkfs("bg-objectid") else { return };
+    let it = find(&img, |v| is_type(v, 2, "BLOCK_GROUP_ITEM") && v["flags"] == 1);
+    edit_item(&img, &it, |d| put_u64(d, 8, 257));
+    assert_kinds(&dir, &img, &["btrfs.block_group_bad"]);
+}

@@ -27,6 +27,8 @@ crate::declare_kinds! {
         "an extent item lies outside every block group, or crosses a block group's end";
     EXTENT_BLOCK_GROUP_TYPE = "btrfs.extent_block_group_type", Error,
         "a data extent lies in a block group without DATA, or a tree block in one without METADATA/SYSTEM";
+    BLOCK_GROUP_BAD = "btrfs.block_group_bad", Error,
+        "a block group item is malformed (the kernel's tree-checker rules): size, chunk_objectid, used above length, type or profile bits";
     SUPER_BYTES_USED = "btrfs.super_bytes_used", Error,
         "super bytes used mismatches actual used: the superblock's bytes_used is not the sum of block group used";
 }
@@ -47,6 +49,8 @@ pub struct BlockGroups {
     bgs: Vec<Bg>,
     /// (start, key offset, key type, is tree block) of every extent item: 24 bytes each.
     extents: Vec<(u64, u64, u8, bool)>,
+    /// Malformed block group items: key, tree, why.
+    bad: Vec<(DiskKey, u64, String)>,
 }
 
 impl BlockGroups {
@@ -73,10 +77,30 @@ impl Family for BlockGroups {
         }
         match (root.tree, key.type_) {
             (EXTENT_TREE_OBJECTID | BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) => {
-                // A malformed item is left to the tree block checks; used/flags need 24 bytes.
-                if let (Some(used), Some(flags)) = (u64_at(data, 0), u64_at(data, 16)) {
-                    self.bgs.push(Bg { start: key.objectid.get(), len: key.offset.get(), used, flags, key: *key, tree: root.tree });
+                let (Some(used), Some(chunk_objectid), Some(flags)) = (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16)) else {
+                    self.bad.push((*key, root.tree, format!("block group item is {} bytes, not 24", data.len())));
+                    return;
+                };
+                // `check_block_group_item` in the kernel's tree-checker.
+                let type_ = flags & BLOCK_GROUP_TYPE_MASK;
+                let profile = flags & BLOCK_GROUP_PROFILE_MASK;
+                let why = if data.len() != 24 {
+                    Some(format!("block group item is {} bytes, not 24", data.len()))
+                } else if chunk_objectid != FIRST_CHUNK_TREE_OBJECTID {
+                    Some(format!("block group chunk_objectid is {chunk_objectid}, not {FIRST_CHUNK_TREE_OBJECTID}"))
+                } else if used > key.offset.get() {
+                    Some(format!("block group used {used} is above its length {}", key.offset.get()))
+                } else if profile.count_ones() > 1 {
+                    Some(format!("block group flags {flags:#x} name more than one profile"))
+                } else if type_ != BLOCK_GROUP_DATA && type_ != BLOCK_GROUP_METADATA && type_ != BLOCK_GROUP_SYSTEM && type_ != BLOCK_GROUP_DATA | BLOCK_GROUP_METADATA {
+                    Some(format!("block group flags {flags:#x} have an invalid type"))
+                } else {
+                    None
+                };
+                if let Some(w) = why {
+                    self.bad.push((*key, root.tree, w));
                 }
+                self.bgs.push(Bg { start: key.objectid.get(), len: key.offset.get(), used, flags, key: *key, tree: root.tree });
             }
             (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY) => {
                 let tree_block = u64_at(data, 16).is_some_and(|f| f & EXTENT_FLAG_TREE_BLOCK != 0);
@@ -90,6 +114,12 @@ impl Family for BlockGroups {
     }
 
     fn finish(&mut self, cx: &Cx, report: &mut Report) {
+        for (key, tree, why) in self.bad.drain(..) {
+            report.push(Finding::new(&BLOCK_GROUP_BAD, format!("block group [{} {}]: {why}", key.objectid.get(), key.offset.get()))
+                .at("logical", key.objectid.get())
+                .at("tree", tree)
+                .at("key", key_record(&key)));
+        }
         let mut bgs = std::mem::take(&mut self.bgs);
         bgs.sort_by_key(|b| (b.start, b.len));
         let loc = |f: Finding, b: &Bg| f.at("logical", b.start).at("tree", b.tree).at("key", key_record(&b.key));

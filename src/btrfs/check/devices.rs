@@ -44,6 +44,8 @@ struct DevExt {
     physical: u64,
     length: u64,
     chunk_offset: u64,
+    /// chunk_tree == 3 and chunk_objectid == 256.
+    owner_ok: bool,
 }
 
 /// The devices family's state.
@@ -89,8 +91,10 @@ impl Family for Devices {
             }
             (DEV_TREE_OBJECTID, DEV_EXTENT_KEY) => {
                 // btrfs_dev_extent: chunk_tree 0, chunk_objectid 8, chunk_offset 16, length 24.
-                if let (Some(chunk_offset), Some(length)) = (u64_at(data, 16), u64_at(data, 24)) {
-                    self.exts.push(DevExt { devid: key.objectid.get(), physical: key.offset.get(), length, chunk_offset });
+                if let (Some(chunk_tree), Some(chunk_objectid), Some(chunk_offset), Some(length)) = (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16), u64_at(data, 24)) {
+                    // Every dev extent belongs to the chunk tree's chunk objectid 256.
+                    let owner_ok = chunk_tree == CHUNK_TREE_OBJECTID && chunk_objectid == FIRST_CHUNK_TREE_OBJECTID;
+                    self.exts.push(DevExt { devid: key.objectid.get(), physical: key.offset.get(), length, chunk_offset, owner_ok });
                 }
             }
             _ => {}
@@ -115,10 +119,12 @@ impl Family for Devices {
                     Ok(n) => {
                         matched[n] = true;
                         let e = &exts[n];
-                        if e.length != size || e.chunk_offset != c.logical {
+                        if e.length != size || e.chunk_offset != c.logical || !e.owner_ok {
                             report.push(Finding::new(&DEV_EXTENT_MISMATCH, format!(
-                                "dev extent [{} {}] has length {} chunk_offset {}, chunk [{} {}] stripe {i} expects {size} and {}",
-                                e.devid, e.physical, e.length, e.chunk_offset, c.logical, c.length, c.logical))
+                                "dev extent [{} {}] has length {} chunk_offset {}{}, chunk [{} {}] stripe {i} expects {size} and {}",
+                                e.devid, e.physical, e.length, e.chunk_offset,
+                                if e.owner_ok { "" } else { " and a chunk_tree/chunk_objectid other than 3/256" },
+                                c.logical, c.length, c.logical))
                                 .at("devid", e.devid).at("physical", e.physical).at("tree", DEV_TREE_OBJECTID).at("key", ext_key(e))
                                 .ctx("logical", c.logical).ctx("expected", size).ctx("found", e.length));
                         }
