@@ -14,7 +14,7 @@ crate::declare_kinds! {
     DEV_EXTENT_MISSING = "btrfs.dev_extent_missing", Error,
         "a chunk stripe has no dev extent at its devid and physical offset";
     DEV_EXTENT_MISMATCH = "btrfs.dev_extent_mismatch", Error,
-        "a dev extent's length or chunk_offset differs from the chunk stripe at its place";
+        "a dev extent's length or chunk_offset differs from the chunk stripe at its place, or it names a chunk tree/objectid other than 3/256";
     DEV_EXTENT_ORPHAN = "btrfs.dev_extent_orphan", Error,
         "a dev extent belongs to no chunk stripe";
     DEV_EXTENT_OVERLAP = "btrfs.dev_extent_overlap", Error,
