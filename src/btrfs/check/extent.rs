@@ -155,6 +155,9 @@ pub struct ExtentTree {
     /// Set when a root is being dropped (or has no refs): its blocks are not walked, so fewer
     /// references than the extent items claim is expected, not an error.
     partial: bool,
+    /// Extents with pre-2.6.31 EXTENT_REF_V0 backrefs, which name neither root nor parent in a
+    /// way we can match: their refs are not compared.
+    v0: Vec<u64>,
     /// Findings about items, made while reading them (pushed at `finish`).
     early: Vec<Finding>,
 }
@@ -426,6 +429,7 @@ impl Family for ExtentTree {
                 }
             }
             EXTENT_ITEM_KEY | METADATA_ITEM_KEY if root.tree == EXTENT_TREE_OBJECTID => self.extent_item(cx, b.bytenr, key, data),
+            EXTENT_REF_V0_KEY if root.tree == EXTENT_TREE_OBJECTID => self.v0.push(key.objectid.get()),
             TREE_BLOCK_REF_KEY | SHARED_BLOCK_REF_KEY | EXTENT_DATA_REF_KEY | SHARED_DATA_REF_KEY if root.tree == EXTENT_TREE_OBJECTID => {
                 self.keyed_backref(b.bytenr, key, data)
             }
@@ -469,6 +473,7 @@ impl Family for ExtentTree {
         let full_backref = |bytenr: u64| first_at(bytenr).is_some_and(|n| items[n].flags & BLOCK_FLAG_FULL_BACKREF != 0);
 
         // Type the references found, in place (they are the bulk of the state).
+        self.v0.sort_unstable();
         let mut found = std::mem::take(&mut self.found);
         for f in found.iter_mut() {
             // A relocation tree's root block is allocated with FULL_BACKREF and a shared
@@ -518,7 +523,7 @@ impl Family for ExtentTree {
         // Per extent item: refs vs found, backrefs vs found, level, owner.
         let blocks_at = |bytenr: u64| blocks.binary_search_by_key(&bytenr, |b| b.bytenr).ok().map(|n| &blocks[n]);
         for (n, it) in items.iter().enumerate() {
-            if first_at(it.bytenr) != Some(n) {
+            if first_at(it.bytenr) != Some(n) || self.v0.binary_search(&it.bytenr).is_ok() {
                 continue;
             }
             let fr = range(&found, it.bytenr, |x| x.bytenr);
