@@ -533,3 +533,32 @@ fn block_group_chunk_objectid_wrong() {
     edit_item(&img, &it, |d| put_u64(d, 8, 257));
     assert_kinds(&dir, &img, &["btrfs.block_group_bad"]);
 }
+
+#[test]
+fn inline_data_refs_out_of_order() {
+    // corpus 061's fault on a kernel image: two inline EXTENT_DATA_REFs of a reflinked extent
+    // swapped, so they are no longer in descending hash order. Same refs, wrong order.
+    let Some((dir, img)) = shared_image("k-rich", "inline-order") else { return };
+    let it = find(&img, |v| {
+        is_type(v, 2, "EXTENT_ITEM")
+            && v["inline_refs"].as_array().is_some_and(|a| a.len() >= 2 && a[0]["type"] == "EXTENT_DATA_REF" && a[1]["type"] == "EXTENT_DATA_REF")
+    });
+    edit_item(&img, &it, |d| {
+        // Data extents: 24-byte extent item, then inline refs of 29 bytes each.
+        let (a, b) = (24, 24 + 29);
+        let first: Vec<u8> = d[a..a + 29].to_vec();
+        d.copy_within(b..b + 29, a);
+        d[b..b + 29].copy_from_slice(&first);
+    });
+    assert_kinds(&dir, &img, &["btrfs.inline_ref_order"]);
+}
+
+#[test]
+fn metadata_block_group_says_data() {
+    // The metadata block group's flags say DATA: its chunk disagrees, and every tree block in
+    // it now lies in a block group that cannot hold tree blocks.
+    let Some((dir, img)) = mkfs("bg-type") else { return };
+    let it = find(&img, |v| is_type(v, 2, "BLOCK_GROUP_ITEM") && v["flags"] == 4);
+    edit_item(&img, &it, |d| put_u64(d, 16, 1));
+    assert_kinds(&dir, &img, &["btrfs.block_group_flags", "btrfs.extent_block_group_type"]);
+}
