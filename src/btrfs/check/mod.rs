@@ -4,6 +4,9 @@
 //! Families so far: the superblock copies (`superblock.rs`), the chunk map bootstrap, tree
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
+mod block_group;
+mod devices;
+mod extent;
 pub mod kinds;
 mod superblock;
 mod tree_block;
@@ -17,7 +20,7 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.to_vec()
+    kinds::ALL.iter().chain(extent::ALL).chain(block_group::ALL).chain(devices::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
@@ -36,7 +39,10 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
         );
     }
     // The families fed by the one walk.
-    let families: &mut [&mut dyn walker::Family] = &mut [];
+    let mut extent = extent::ExtentTree::new();
+    let mut block_groups = block_group::BlockGroups::new();
+    let mut devices = devices::Devices::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }

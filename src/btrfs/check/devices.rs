@@ -1,0 +1,223 @@
+//! Devices family: chunk stripes ↔ dev extents, dev extents vs their device (overlap, past the
+//! end, bytes_used), device items vs the superblock (num_devices, each device's own dev_item),
+//! and chunk stripes naming a devid with no device item (a dangling device pointer: btrfs
+//! check 6.2 prints it and exits 0; it is an error here, since nothing can read that stripe).
+
+use super::walker::{Cx, Family, TreeRoot};
+use crate::record::{Record, Value};
+use crate::btrfs::fs::Block;
+use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::*;
+use std::collections::BTreeMap;
+
+crate::declare_kinds! {
+    DEV_EXTENT_MISSING = "btrfs.dev_extent_missing", Error,
+        "a chunk stripe has no dev extent at its devid and physical offset";
+    DEV_EXTENT_MISMATCH = "btrfs.dev_extent_mismatch", Error,
+        "a dev extent's length or chunk_offset differs from the chunk stripe at its place, or it names a chunk tree/objectid other than 3/256";
+    DEV_EXTENT_ORPHAN = "btrfs.dev_extent_orphan", Error,
+        "a dev extent belongs to no chunk stripe";
+    DEV_EXTENT_OVERLAP = "btrfs.dev_extent_overlap", Error,
+        "two dev extents on one device overlap";
+    DEV_EXTENT_PAST_END = "btrfs.dev_extent_past_end", Error,
+        "a dev extent runs past its device's total_bytes";
+    DEV_BYTES_USED = "btrfs.dev_bytes_used", Error,
+        "a device item's bytes_used is not the sum of its dev extents";
+    DANGLING_DEVID = "btrfs.dangling_devid", Error,
+        "a chunk stripe or dev extent names a devid with no device item (btrfs check 6.2 exits 0 on it)";
+    SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
+        "super num devices mismatch: the superblock's num_devices is not the number of device items";
+    SUPER_DEV_ITEM = "btrfs.super_dev_item", Error,
+        "a device's superblock dev_item disagrees with its device item in the chunk tree (uuid: error; sizes: warning)";
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DevRec {
+    total_bytes: u64,
+    bytes_used: u64,
+    uuid: [u8; 16],
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DevExt {
+    devid: u64,
+    physical: u64,
+    length: u64,
+    chunk_offset: u64,
+    /// chunk_tree == 3 and chunk_objectid == 256.
+    owner_ok: bool,
+}
+
+/// The devices family's state.
+#[derive(Default)]
+pub struct Devices {
+    devs: BTreeMap<u64, DevRec>,
+    /// Device items seen (duplicates count: num_devices is compared with this).
+    dev_items: u64,
+    exts: Vec<DevExt>,
+}
+
+impl Devices {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A key as `key_record` shows it, for keys we only hold the numbers of.
+fn key_value(objectid: u64, type_: u8, offset: u64) -> Value<'static> {
+    let mut r = Record::with_capacity(3);
+    r.push("objectid", objectid).push("type", type_).push("offset", offset);
+    Value::Record(r)
+}
+
+fn u64_at(d: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
+}
+
+impl Family for Devices {
+    fn item(&mut self, _cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
+        if !first_visit {
+            return;
+        }
+        match (root.tree, key.type_) {
+            (CHUNK_TREE_OBJECTID, DEV_ITEM_KEY) => {
+                self.dev_items += 1;
+                // btrfs_dev_item: devid 0, total_bytes 8, bytes_used 16, uuid at 66.
+                if let (Some(total_bytes), Some(bytes_used), Some(u)) = (u64_at(data, 8), u64_at(data, 16), data.get(66..82)) {
+                    let mut uuid = [0u8; 16];
+                    uuid.copy_from_slice(u);
+                    self.devs.entry(key.offset.get()).or_insert(DevRec { total_bytes, bytes_used, uuid });
+                }
+            }
+            (DEV_TREE_OBJECTID, DEV_EXTENT_KEY) => {
+                // btrfs_dev_extent: chunk_tree 0, chunk_objectid 8, chunk_offset 16, length 24.
+                if let (Some(chunk_tree), Some(chunk_objectid), Some(chunk_offset), Some(length)) = (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16), u64_at(data, 24)) {
+                    // Every dev extent belongs to the chunk tree's chunk objectid 256.
+                    let owner_ok = chunk_tree == CHUNK_TREE_OBJECTID && chunk_objectid == FIRST_CHUNK_TREE_OBJECTID;
+                    self.exts.push(DevExt { devid: key.objectid.get(), physical: key.offset.get(), length, chunk_offset, owner_ok });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, cx: &Cx, report: &mut Report) {
+        let mut exts = std::mem::take(&mut self.exts);
+        exts.sort_unstable_by_key(|e| (e.devid, e.physical));
+        let ext_key = |e: &DevExt| key_value(e.devid, DEV_EXTENT_KEY, e.physical);
+        let mut matched = vec![false; exts.len()];
+        let mut dangling = std::collections::BTreeSet::new();
+        for c in cx.fs.chunks.chunks() {
+            let size = c.stripe_size();
+            for (i, s) in c.stripes.iter().enumerate() {
+                if !self.devs.contains_key(&s.devid) && dangling.insert(s.devid) {
+                    report.push(Finding::new(&DANGLING_DEVID, format!("chunk [{} {}] stripe {i} names devid {} which has no device item", c.logical, c.length, s.devid))
+                        .at("logical", c.logical)
+                        .at("devid", s.devid));
+                }
+                match exts.binary_search_by_key(&(s.devid, s.offset), |e| (e.devid, e.physical)) {
+                    Ok(n) => {
+                        matched[n] = true;
+                        let e = &exts[n];
+                        if e.length != size || e.chunk_offset != c.logical || !e.owner_ok {
+                            report.push(Finding::new(&DEV_EXTENT_MISMATCH, format!(
+                                "dev extent [{} {}] has length {} chunk_offset {}{}, chunk [{} {}] stripe {i} expects {size} and {}",
+                                e.devid, e.physical, e.length, e.chunk_offset,
+                                if e.owner_ok { "" } else { " and a chunk_tree/chunk_objectid other than 3/256" },
+                                c.logical, c.length, c.logical))
+                                .at("devid", e.devid).at("physical", e.physical).at("tree", DEV_TREE_OBJECTID).at("key", ext_key(e))
+                                .ctx("logical", c.logical).ctx("expected", size).ctx("found", e.length));
+                        }
+                    }
+                    Err(_) => report.push(Finding::new(&DEV_EXTENT_MISSING, format!("chunk [{} {}] stripe {i} on devid {} at {} has no dev extent", c.logical, c.length, s.devid, s.offset))
+                        .at("logical", c.logical)
+                        .at("devid", s.devid)
+                        .at("physical", s.offset)),
+                }
+            }
+        }
+        let mut used: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut prev: Option<DevExt> = None;
+        for (e, &m) in exts.iter().zip(&matched) {
+            let at = |f: Finding| f.at("devid", e.devid).at("physical", e.physical).at("tree", DEV_TREE_OBJECTID).at("key", ext_key(e));
+            if !m {
+                report.push(at(Finding::new(&DEV_EXTENT_ORPHAN, format!("dev extent [{} {}] length {} (chunk_offset {}) belongs to no chunk stripe", e.devid, e.physical, e.length, e.chunk_offset))
+                    .ctx("chunk_offset", e.chunk_offset)));
+            }
+            *used.entry(e.devid).or_insert(0) = used.get(&e.devid).copied().unwrap_or(0).saturating_add(e.length);
+            let end = e.physical.saturating_add(e.length);
+            if let Some(p) = prev.filter(|p| p.devid == e.devid) {
+                if e.physical < p.physical.saturating_add(p.length) {
+                    report.push(at(Finding::new(&DEV_EXTENT_OVERLAP, format!("dev extent [{} {}] overlaps [{} {}] length {}", e.devid, e.physical, p.devid, p.physical, p.length))
+                        .ctx("other", p.physical)));
+                }
+            }
+            if prev.is_none_or(|p| p.devid != e.devid || end > p.physical.saturating_add(p.length)) {
+                prev = Some(*e);
+            }
+            match self.devs.get(&e.devid) {
+                Some(d) if end > d.total_bytes => report.push(at(Finding::new(&DEV_EXTENT_PAST_END, format!(
+                    "dev extent [{} {}] length {} ends at {end}, past the device's total_bytes {}", e.devid, e.physical, e.length, d.total_bytes))
+                    .ctx("expected_max", d.total_bytes)
+                    .ctx("found", end))),
+                Some(_) => {}
+                None => {
+                    if dangling.insert(e.devid) {
+                        report.push(at(Finding::new(&DANGLING_DEVID, format!("dev extent [{} {}] is on devid {} which has no device item", e.devid, e.physical, e.devid))));
+                    }
+                }
+            }
+        }
+        for (&devid, d) in &self.devs {
+            let u = used.get(&devid).copied().unwrap_or(0);
+            if u != d.bytes_used {
+                report.push(Finding::new(&DEV_BYTES_USED, format!("dev extent's total-byte({u}) is not equal to byte-used({}) in dev[1, 216, {devid}]", d.bytes_used))
+                    .at("devid", devid)
+                    .at("tree", CHUNK_TREE_OBJECTID)
+                    .at("key", key_value(DEV_ITEMS_OBJECTID, DEV_ITEM_KEY, devid))
+                    .ctx("expected", u)
+                    .ctx("found", d.bytes_used));
+            }
+        }
+        let sb = cx.fs.sb.sb();
+        if self.dev_items > 0 && sb.num_devices.get() != self.dev_items {
+            report.push(Finding::new(&SUPER_NUM_DEVICES, format!("super num devices mismatch, have {} expect {}", sb.num_devices.get(), self.dev_items))
+                .ctx("expected", self.dev_items)
+                .ctx("found", sb.num_devices.get()));
+        }
+        // Each device's own superblock (the copy chosen for it) against its device item.
+        let gen = sb.generation.get();
+        for d in cx.fs.devices.values() {
+            let Some(copy) = d.chosen.and_then(|i| d.copies.get(i)) else { continue };
+            let s = copy.sb();
+            if s.generation.get() != gen {
+                continue;
+            }
+            let di = &s.dev_item;
+            let devid = di.devid.get();
+            let Some(rec) = self.devs.get(&devid) else { continue };
+            let mut diffs = Vec::new();
+            if di.total_bytes.get() != rec.total_bytes {
+                diffs.push(format!("total_bytes {} vs {}", di.total_bytes.get(), rec.total_bytes));
+            }
+            if di.bytes_used.get() != rec.bytes_used {
+                diffs.push(format!("bytes_used {} vs {}", di.bytes_used.get(), rec.bytes_used));
+            }
+            if di.uuid != rec.uuid {
+                diffs.push("uuid".to_string());
+            }
+            if !diffs.is_empty() {
+                // Mount takes sizes from the chunk tree's device items (the superblock copy
+                // only identifies the device), and the kernel writes the superblock's sizes
+                // from its in-memory device, which runs ahead of the device item while a
+                // chunk allocation is half done (corpus 039 has 8 MiB more in the
+                // superblock): a size difference is a warning, a uuid difference an error.
+                let sev = if di.uuid != rec.uuid { Severity::Error } else { Severity::Warning };
+                report.push(Finding::new(&SUPER_DEV_ITEM, format!("superblock dev_item of devid {devid} differs from its device item: {}", diffs.join(", ")))
+                    .severity(sev)
+                    .at("device", d.dev.path().display().to_string())
+                    .at("devid", devid));
+            }
+        }
+    }
+}
