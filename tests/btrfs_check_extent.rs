@@ -63,7 +63,6 @@ fn items(img: &Path) -> Vec<Value> {
     ondisk(&["dump", "--json", img.to_str().unwrap()])
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        // Items whose body has a "type" field (chunk, file extent) repeat the key: match on item_type.
         .filter(|v| v.get("item_type").is_some())
         .collect()
 }
@@ -271,7 +270,7 @@ fn inline_backref_bad_type() {
 #[test]
 fn file_extent_disk_num_bytes_wrong() {
     let Some((dir, img)) = mkfs("fe-len") else { return };
-    let it = find(&img, |v| v["item_type"] == "EXTENT_DATA" && v["type"] == 1 && v["disk_bytenr"].as_u64() != Some(0));
+    let it = find(&img, |v| v["item_type"] == "EXTENT_DATA" && v["extent_type"] == 1 && v["disk_bytenr"].as_u64() != Some(0));
     edit_item(&img, &it, |d| {
         let n = get_u64(d, 29);
         put_u64(d, 29, n + 4096);
@@ -322,7 +321,7 @@ fn dev_extent_missing() {
     // The data chunk's dev extent is gone: its stripe has none, and the device item's
     // bytes_used no longer adds up.
     let Some((dir, img)) = mkfs("devext-missing") else { return };
-    let data_chunk = find(&img, |v| is_type(v, 3, "CHUNK_ITEM") && v["type"] == 1);
+    let data_chunk = find(&img, |v| is_type(v, 3, "CHUNK_ITEM") && v["chunk_type"] == 1);
     let start = data_chunk["key"]["offset"].as_u64().unwrap();
     let it = find(&img, |v| is_type(v, 4, "DEV_EXTENT") && v["chunk_offset"].as_u64() == Some(start));
     delete_item(&img, &it);
@@ -364,7 +363,7 @@ fn dangling_devid_in_chunk_stripe() {
     // it and exits 0; here it is an error. The stripe then has no dev extent and the devid 1
     // dev extent no chunk; device 7 was not given (a warning).
     let Some((dir, img)) = mkfs("dangling") else { return };
-    let it = find(&img, |v| is_type(v, 3, "CHUNK_ITEM") && v["type"] == 1);
+    let it = find(&img, |v| is_type(v, 3, "CHUNK_ITEM") && v["chunk_type"] == 1);
     edit_item(&img, &it, |d| put_u64(d, 48, 7));
     assert_kinds(
         &dir,
@@ -435,7 +434,7 @@ fn file_extent_points_at_free_space() {
     let all = items(&img);
     let bg = all.iter().find(|v| is_type(v, 2, "BLOCK_GROUP_ITEM") && v["flags"] == 1).expect("data block group");
     let bg_end = bg["key"]["objectid"].as_u64().unwrap() + bg["key"]["offset"].as_u64().unwrap();
-    let it = all.iter().find(|v| v["item_type"] == "EXTENT_DATA" && v["type"] == 1 && v["disk_bytenr"].as_u64() != Some(0)).expect("a regular file extent");
+    let it = all.iter().find(|v| v["item_type"] == "EXTENT_DATA" && v["extent_type"] == 1 && v["disk_bytenr"].as_u64() != Some(0)).expect("a regular file extent");
     let len = it["disk_num_bytes"].as_u64().unwrap();
     let free = bg_end - len - (1 << 20);
     edit_item(&img, it, |d| put_u64(d, 21, free));
