@@ -20,6 +20,10 @@ use std::path::PathBuf;
 pub struct CheckOptions {
     /// Verify file data against the checksum tree (btrfs `--check-data-csum`).
     pub check_data_csum: bool,
+    /// Verify every copy (DUP, RAID1*, RAID10 mirrors) of every tree block, not only the one a
+    /// read settles on. Off by default: like the kernel and btrfs check, a mirror is read when
+    /// the first copy is bad, which keeps a check at one read per block.
+    pub all_copies: bool,
     /// How to open the images.
     pub open: OpenOptions,
 }

@@ -81,10 +81,14 @@ impl Img {
         }
     }
 
-    /// kind → (count, worst severity).
-    fn check(&self) -> BTreeMap<String, (u64, String)> {
+    /// kind → (count, worst severity), with `--all-copies` when the case reads every mirror.
+    fn check(&self, all_copies: bool) -> BTreeMap<String, (u64, String)> {
         let mut m: BTreeMap<String, (u64, String)> = BTreeMap::new();
-        for f in ondisk_json(&["check", "--json", self.p()]) {
+        let mut args = vec!["check", "--json", self.p()];
+        if all_copies {
+            args.push("--all-copies");
+        }
+        for f in ondisk_json(&args) {
             if f["type"] == "finding" {
                 let e = m.entry(f["kind"].as_str().unwrap().to_string()).or_insert((0, "info".into()));
                 e.0 += 1;
@@ -156,7 +160,8 @@ fn case(shared: &Path, name: &str, damage: impl Fn(&Img, &FsTree), want: &[(&str
     let img = Img::new(shared, "btrfs/k-bgt/k-bgt.img.zst", name);
     let t = layout(&img);
     damage(&img, &t);
-    let got = img.check();
+    // A case whose name says so reads every mirror; the others read like btrfs check does.
+    let got = img.check(name.ends_with("_all_copies"));
     let want = kinds(want);
     eprintln!("{name:<28} {got:?}");
     (got != want).then(|| format!("{name}: expected {want:?}, found {got:?}"))
@@ -171,7 +176,14 @@ fn named_tree_corruptions() {
     let flip_gap = |b: &mut [u8]| b[HDR + 25 * u32_at(b, 96) as usize + 8] ^= 0xff;
     let cases: Vec<(&str, Box<dyn Fn(&Img, &FsTree)>, Vec<(&str, u64, &str)>)> = vec![
         ("clean", Box::new(|_, _| {}), vec![]),
-        ("csum_one_dup_copy", Box::new(move |i, t| i.edit_block(t.leaves[0], Some(1), false, flip_gap)),
+        // The first copy bad: the read falls back to the mirror, the block is fine, redundancy
+        // is lost.
+        ("csum_first_dup_copy", Box::new(move |i, t| i.edit_block(t.leaves[0], Some(0), false, flip_gap)),
+            vec![("btrfs.tree_block_csum", 1, "warning")]),
+        // The second copy bad: only a check that reads every copy sees it.
+        ("csum_second_dup_copy", Box::new(move |i, t| i.edit_block(t.leaves[0], Some(1), false, flip_gap)),
+            vec![]),
+        ("csum_second_dup_copy_all_copies", Box::new(move |i, t| i.edit_block(t.leaves[0], Some(1), false, flip_gap)),
             vec![("btrfs.tree_block_csum", 1, "warning")]),
         ("csum_every_copy", Box::new(move |i, t| i.edit_block(t.leaves[0], None, false, flip_gap)),
             vec![("btrfs.tree_block_csum", 1, "error")]),
@@ -182,7 +194,8 @@ fn named_tree_corruptions() {
         ("chunk_tree_uuid", Box::new(|i, t| i.edit_block(t.leaves[1], None, true, |b| b[64] ^= 1)),
             vec![("btrfs.tree_block_chunk_uuid", 1, "error")]),
         ("owner_of_extent_leaf", Box::new(|i, t| i.edit_block(t.extent_leaf, None, true, |b| b[88] = 7)),
-            vec![("btrfs.owner_mismatch", 1, "error")]),
+            // The extent tree's backref names the real owner, so the claimed one has none.
+            vec![("btrfs.owner_mismatch", 1, "error"), ("btrfs.owner_ref_mismatch", 1, "error")]),
         ("item_offset_shifted", Box::new(|i, t| i.edit_block(t.leaves[1], None, true, |b| {
                 let at = HDR + 25 * 2 + 17;
                 let v = u32_at(b, at) + 1;
@@ -201,12 +214,27 @@ fn named_tree_corruptions() {
                 let src = b[p1..p1 + 16].to_vec();
                 b[p2..p2 + 16].copy_from_slice(&src);
             })),
-            vec![("btrfs.tree_cycle", 1, "error")]),
+            // The child pointer 2 named is lost: its extent item and the data extents its
+            // file extents held lose a reference each; child 1 gains one.
+            vec![
+                ("btrfs.tree_cycle", 1, "error"),
+                ("btrfs.backref_count_mismatch", 1, "error"),
+                ("btrfs.backref_unreferenced", 1, "error"),
+                ("btrfs.extent_ref_mismatch", 2, "error"),
+            ]),
         ("pointer_unmapped", Box::new(|i, t| i.edit_block(t.root, None, true, |b| {
                 let p = HDR + 33 + 17;
                 b[p..p + 8].copy_from_slice(&(1u64 << 50).to_le_bytes());
             })),
-            vec![("btrfs.tree_block_unreadable", 1, "error")]),
+            // The pointer now leads nowhere: nothing references the block it named (nor the data
+            // its leaf pointed at), and the new address has no extent item.
+            vec![
+                ("btrfs.tree_block_unreadable", 1, "error"),
+                ("btrfs.backref_unreferenced", 4, "error"),
+                ("btrfs.extent_item_missing", 1, "error"),
+                ("btrfs.extent_item_unreferenced", 1, "error"),
+                ("btrfs.extent_ref_mismatch", 4, "error"),
+            ]),
         ("root_item_generation", Box::new(|i, _| {
                 let items = ondisk_json(&["dump", "--json", "--tree", "root", i.p()]);
                 let it = items.iter().find(|v| v["type"] == "item" && v["key"]["objectid"] == 5 && v["key"]["type"] == 132).unwrap();

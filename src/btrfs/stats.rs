@@ -80,7 +80,7 @@ pub fn run(fs: &Filesystem, json: bool, out: &mut Out) -> io::Result<()> {
     let mut c = Counts::default();
     // The walk's structural findings are check's business; stats only counts.
     let mut ignored = Report::new();
-    walk_all(fs, &mut [&mut c], &mut ignored);
+    walk_all(fs, false, &mut [&mut c], &mut ignored);
     let nodesize = u64::from(fs.nodesize);
     let mut per_tree: BTreeMap<u64, (u64, BTreeMap<u8, u64>)> = BTreeMap::new();
     for (&(tree, level), &n) in &c.per_tree_level {

@@ -133,6 +133,9 @@ pub struct CheckArgs {
     /// Verify file data against the checksums (btrfs).
     #[arg(long)]
     pub check_data_csum: bool,
+    /// Verify every copy of every tree block (btrfs DUP/RAID mirrors), not only the first good one.
+    #[arg(long)]
+    pub all_copies: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]

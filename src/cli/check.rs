@@ -17,7 +17,7 @@ pub use crate::check::CheckOptions;
 
 pub fn run(a: &CheckArgs, opts: OpenOptions) -> Result<i32> {
     let expect = parse_expect(&a.expect)?;
-    let copts = CheckOptions { check_data_csum: a.check_data_csum, open: opts };
+    let copts = CheckOptions { check_data_csum: a.check_data_csum, all_copies: a.all_copies, open: opts };
     let report = crate::check::check_paths(&a.common.paths, &copts)?;
     let mut out = Out::new();
     finish(print(&mut out, a, &report).and_then(|_| out.flush()))?;

@@ -24,7 +24,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
 }
 
 /// Checks a btrfs device set.
-pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
+pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let fs = Filesystem::open(set)?;
     let mut report = Report::new();
     superblock::check(&fs, &mut report);
@@ -43,6 +43,6 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
     let mut block_groups = block_group::BlockGroups::new();
     let mut devices = devices::Devices::new();
     let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices];
-    walker::walk_all(&fs, families, &mut report);
+    walker::walk_all(&fs, opts.all_copies, families, &mut report);
     Ok(report)
 }

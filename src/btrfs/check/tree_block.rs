@@ -3,6 +3,7 @@
 //! pointer it was reached through (transid, first key, level, owner).
 
 use super::kinds::*;
+use super::walker::Cx;
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::names::key_text;
 use crate::findings::{Finding, Report, Severity};
@@ -38,7 +39,8 @@ fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: Str
 }
 
 /// Checks one block that could be read. Returns false when it is too damaged to descend into.
-pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16]>, report: &mut Report) -> bool {
+pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
+    let (fs, chunk_uuid) = (cx.fs, cx.chunk_uuid.as_ref());
     let h = b.node.header();
     // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error.
     for (mirror, why) in b.rejected.iter().filter(|_| b.csum_ok) {
@@ -52,7 +54,7 @@ pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16
     }
     if !b.csum_ok {
         report.push(finding(&TREE_BLOCK_CSUM, b, e, format!("block {}: checksum mismatch on every copy", b.bytenr)).at("mirror", b.mirror as u64));
-    } else {
+    } else if cx.all_copies {
         check_other_copies(fs, b, e, report);
     }
     if h.bytenr.get() != b.bytenr {
@@ -65,7 +67,9 @@ pub fn check(fs: &Filesystem, b: &Block, e: &Expect, chunk_uuid: Option<&[u8; 16
     if h.fsid != fsid {
         report.push(finding(&TREE_BLOCK_FSID, b, e, format!("block {} has fsid {}", b.bytenr, crate::detect::uuid_text(&h.fsid)))
             .ctx("expected", crate::detect::uuid_text(&fsid)).ctx("found", crate::detect::uuid_text(&h.fsid)));
-        return false;
+        // Its checksum matched (or every copy is bad and this is the best there is): the
+        // contents are still the block's own, so keep walking — losing the subtree would turn
+        // one fault into a cascade of reference-count findings.
     }
     if let Some(cu) = chunk_uuid {
         if &h.chunk_tree_uuid != cu {

@@ -34,6 +34,8 @@ pub struct Cx<'f, 'a> {
     pub fs: &'f Filesystem<'a>,
     /// The chunk tree root's chunk_tree_uuid, which every block must carry.
     pub chunk_uuid: Option<[u8; 16]>,
+    /// Verify every copy of every block (`--all-copies`).
+    pub all_copies: bool,
 }
 
 /// One family of checks, fed by the walk.
@@ -70,10 +72,10 @@ pub fn is_subvolume(tree: u64) -> bool {
 }
 
 /// Walks every tree once, feeding the families, then lets them finish.
-pub fn walk_all(fs: &Filesystem, families: &mut [&mut dyn Family], report: &mut Report) {
+pub fn walk_all(fs: &Filesystem, all_copies: bool, families: &mut [&mut dyn Family], report: &mut Report) {
     let sb = fs.sb.sb();
     let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
-    let cx = Cx { fs, chunk_uuid };
+    let cx = Cx { fs, chunk_uuid, all_copies };
     let mut w = Walker { cx: &cx, visited: HashSet::new(), families, report, progress: crate::progress::Progress::new() };
     let mut roots = Vec::new();
     // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
@@ -180,7 +182,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 }
             };
             if first_visit {
-                if !tree_block::check(cx.fs, &block, &expect, cx.chunk_uuid.as_ref(), self.report) {
+                if !tree_block::check(cx, &block, &expect, self.report) {
                     continue;
                 }
                 for f in self.families.iter_mut() {
