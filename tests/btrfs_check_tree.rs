@@ -174,7 +174,8 @@ fn named_tree_corruptions() {
     // Free space inside a leaf (between the item array and the data) holds nothing: flipping a
     // byte there changes only the checksum.
     let flip_gap = |b: &mut [u8]| b[HDR + 25 * u32_at(b, 96) as usize + 8] ^= 0xff;
-    let cases: Vec<(&str, Box<dyn Fn(&Img, &FsTree)>, Vec<(&str, u64, &str)>)> = vec![
+    type Damage = Box<dyn Fn(&Img, &FsTree)>;
+    let cases: Vec<(&str, Damage, Vec<(&str, u64, &str)>)> = vec![
         ("clean", Box::new(|_, _| {}), vec![]),
         // The first copy bad: the read falls back to the mirror, the block is fine, redundancy
         // is lost.

@@ -33,7 +33,7 @@ pub fn super_(set: &DeviceSet, a: &SuperArgs, out: &mut Out) -> Result<i32> {
         let shown: Vec<usize> = if a.all { (0..copies.len()).collect() } else { used.into_iter().collect() };
         if let Some(i) = choice.index {
             let g = copies[i].sb().generation.get();
-            if newest.as_ref().map_or(true, |(ng, _, _)| g > *ng) {
+            if newest.as_ref().is_none_or(|(ng, _, _)| g > *ng) {
                 newest = Some((g, path.clone(), copies[i].mirror));
             }
         }

@@ -97,7 +97,7 @@ impl<'a> Filesystem<'a> {
                     )));
                 }
             }
-            if best.as_ref().map_or(true, |(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
+            if best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
                 best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
             if let Member::Raw(dev) = m {

@@ -119,7 +119,7 @@ impl<'a> Node<'a> {
             let used = match (items.first(), items.last()) {
                 (Some(first), Some(last)) => {
                     i64::from(first.offset.get()) + i64::from(first.size.get()) - i64::from(last.offset.get())
-                        + (items.len() * core::mem::size_of::<Item>()) as i64
+                        + std::mem::size_of_val(items) as i64
                 }
                 _ => 0,
             };

@@ -92,7 +92,7 @@ impl Device {
     /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
     pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
         let end = offset.checked_add(len as u64);
-        if end.map_or(true, |e| e > self.size) {
+        if end.is_none_or(|e| e > self.size) {
             return Err(ReadError::OutOfRange { offset, len, size: self.size });
         }
         match &self.backing {

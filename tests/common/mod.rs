@@ -127,7 +127,7 @@ pub fn byte_lines(text: &[u8]) -> Vec<&[u8]> {
 /// Decompressing 300 MiB members on every `ondisk` run costs seconds in a debug build; the
 /// tests run ondisk several times per image, so they share one raw copy.
 pub fn raw_image(path: &Path) -> PathBuf {
-    if !path.extension().is_some_and(|e| e == "zst") {
+    if path.extension().is_none_or(|e| e != "zst") {
         return path.to_path_buf();
     }
     let abs = std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
