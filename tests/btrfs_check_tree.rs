@@ -175,7 +175,8 @@ fn named_tree_corruptions() {
     // byte there changes only the checksum.
     let flip_gap = |b: &mut [u8]| b[HDR + 25 * u32_at(b, 96) as usize + 8] ^= 0xff;
     type Damage = Box<dyn Fn(&Img, &FsTree)>;
-    let cases: Vec<(&str, Damage, Vec<(&str, u64, &str)>)> = vec![
+    type Want = Vec<(&'static str, u64, &'static str)>;
+    let cases: Vec<(&str, Damage, Want)> = vec![
         ("clean", Box::new(|_, _| {}), vec![]),
         // The first copy bad: the read falls back to the mirror, the block is fine, redundancy
         // is lost.
