@@ -430,3 +430,27 @@ mod gf {
 fn superblock_sys_array_max() -> usize {
     ondisk_layouts::btrfs::superblock::SYSTEM_CHUNK_ARRAY_SIZE
 }
+
+impl Filesystem<'_> {
+    /// Asks the kernel to read ahead the first copy of every metadata and system chunk, so that a
+    /// walk over every tree reads the disk sequentially rather than block by block.
+    pub fn prefetch_metadata(&self) {
+        for c in self.chunks.chunks() {
+            if c.type_ & (BLOCK_GROUP_METADATA | BLOCK_GROUP_SYSTEM) == 0 {
+                continue;
+            }
+            let mirrored = matches!(
+                c.type_ & BLOCK_GROUP_PROFILE_MASK,
+                0 | BLOCK_GROUP_DUP | BLOCK_GROUP_RAID1 | BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4
+            );
+            // Mirrored profiles hold a whole copy on the first stripe; striped ones spread it.
+            let stripes = if mirrored { &c.stripes[..1] } else { &c.stripes[..] };
+            let len = c.stripe_size();
+            for s in stripes {
+                if let Some(d) = self.devices.get(&s.devid) {
+                    d.dev.will_need(s.offset, len);
+                }
+            }
+        }
+    }
+}

@@ -90,6 +90,18 @@ impl Device {
     }
 
     /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
+    /// Tells the kernel a range will be read soon, so that it reads it ahead in large sequential
+    /// requests instead of one fault at a time (a tree walk visits blocks out of disk order).
+    /// A hint only: errors are ignored, and pread-backed devices do nothing.
+    pub fn will_need(&self, offset: u64, len: u64) {
+        if let Backing::Mmap(map) = &self.backing {
+            let end = offset.saturating_add(len).min(self.size);
+            if offset < end {
+                let _ = map.advise_range(memmap2::Advice::WillNeed, offset as usize, (end - offset) as usize);
+            }
+        }
+    }
+
     pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
         let end = offset.checked_add(len as u64);
         if end.is_none_or(|e| e > self.size) {

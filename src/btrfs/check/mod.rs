@@ -43,6 +43,7 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut block_groups = block_group::BlockGroups::new();
     let mut devices = devices::Devices::new();
     let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices];
+    fs.prefetch_metadata();
     walker::walk_all(&fs, opts.all_copies, families, &mut report);
     Ok(report)
 }
