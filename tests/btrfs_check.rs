@@ -6,19 +6,13 @@
 //! when an unlisted FAIL image goes undetected, when a PASS image gets an error, when anything
 //! crashes, and when a listed image starts being detected (so the list only shrinks).
 
+mod common;
+use common::shared_or_skip as shared;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("images").is_dir() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
-    eprintln!("SKIP: ../shared is not present");
-    None
-}
 
 struct Run {
     code: Option<i32>,

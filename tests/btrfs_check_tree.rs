@@ -3,20 +3,14 @@
 //! the way a real bug would, re-checksums where the fault is meant to be "valid but wrong", and
 //! asserts the exact set of finding kinds (with severities) `ondisk check` reports.
 
+mod common;
+use common::shared_or_skip as shared;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("images").is_dir() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
-    eprintln!("SKIP: ../shared is not present");
-    None
-}
 
 fn ondisk_json(args: &[&str]) -> Vec<serde_json::Value> {
     let o = Command::new(env!("CARGO_BIN_EXE_ondisk")).args(args).output().unwrap();

@@ -6,6 +6,9 @@
 //!
 //! Also: a couple of metadumps decode the same as their `btrfs-image -r` restored form.
 
+mod common;
+use common::{have, shared_path as shared};
+
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,22 +24,6 @@ fn bin() -> &'static str {
 }
 
 /// `<manifest>/../shared` (or `../../shared` from a worktree under `wt/`, or `$ONDISK_SHARED`).
-fn shared() -> PathBuf {
-    if let Some(p) = std::env::var_os("ONDISK_SHARED") {
-        return PathBuf::from(p);
-    }
-    let m = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let near = m.join("../shared");
-    if near.is_dir() {
-        return near;
-    }
-    m.join("../../shared")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
 /// How one run ended.
 struct Outcome {
     code: Option<i32>,

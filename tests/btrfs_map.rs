@@ -5,6 +5,9 @@
 //! attached read-only to loop devices when that is possible (root, /dev/loop-control); otherwise
 //! the oracle comparison is skipped and only the self-consistency checks run.
 
+mod common;
+use common::{have, shared_path as shared};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,22 +17,6 @@ fn bin() -> &'static str {
 }
 
 /// `<manifest>/../shared` (or `../../shared` from a worktree under `wt/`, or `$ONDISK_SHARED`).
-fn shared() -> PathBuf {
-    if let Some(p) = std::env::var_os("ONDISK_SHARED") {
-        return PathBuf::from(p);
-    }
-    let m = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let near = m.join("../shared");
-    if near.is_dir() {
-        return near;
-    }
-    m.join("../../shared")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
 fn run(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(bin()).args(args).output().expect("run ondisk");
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())

@@ -1,18 +1,12 @@
 //! `ondisk stats` against the figures `btrfs check` prints ("total tree bytes", "total fs tree
 //! bytes", "total extent tree bytes") for every kernel-written image.
 
+mod common;
+use common::shared_or_skip as shared;
+
 use std::path::PathBuf;
 use std::process::Command;
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("images").is_dir() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
-    eprintln!("SKIP: ../shared is not present");
-    None
-}
 
 fn figure(check_out: &str, label: &str) -> Option<u64> {
     check_out.lines().find_map(|l| l.strip_prefix(label)?.trim().parse().ok())

@@ -1,5 +1,8 @@
 //! The command line as a user meets it: exit codes, one-line errors, detection, assertions.
 
+mod common;
+use common::shared_or_skip as shared;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -7,15 +10,6 @@ fn ondisk(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ondisk")).args(args).output().expect("run ondisk")
 }
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("images").is_dir() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
-    eprintln!("SKIP: ../shared is not present");
-    None
-}
 
 #[test]
 fn usage_errors_exit_16() {

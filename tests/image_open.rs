@@ -2,7 +2,10 @@
 //! `--no-mmap` prints the same as mmap, a block device (loop) gets its length by seeking, and
 //! paths that hold no filesystem fail with one clear line and exit 8.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{have, shared_path as shared};
+
+use std::path::Path;
 use std::process::Command;
 
 fn bin() -> &'static str {
@@ -10,22 +13,6 @@ fn bin() -> &'static str {
 }
 
 /// `<manifest>/../shared` (or `../../shared` from a worktree under `wt/`, or `$ONDISK_SHARED`).
-fn shared() -> PathBuf {
-    if let Some(p) = std::env::var_os("ONDISK_SHARED") {
-        return PathBuf::from(p);
-    }
-    let m = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let near = m.join("../shared");
-    if near.is_dir() {
-        return near;
-    }
-    m.join("../../shared")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
 fn run(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(bin()).args(args).output().expect("run ondisk");
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())

@@ -30,9 +30,58 @@ pub fn shared() -> Option<PathBuf> {
     env.into_iter().chain([repo().join("../shared"), repo().join("../../shared")]).find(|p| p.join("images").is_dir())
 }
 
-/// Whether an external program runs (`prog --version` succeeds).
+/// Whether every input a test could skip on must be there: CI sets `ONDISK_REQUIRE_SHARED`,
+/// and there a missing `../shared` or reference tool is a failure, not a skip.
+pub fn required() -> bool {
+    std::env::var_os("ONDISK_REQUIRE_SHARED").is_some()
+}
+
+/// `../shared`, or `None` after a visible `SKIP:` line (a failure in CI).
+pub fn shared_or_skip() -> Option<PathBuf> {
+    let found = shared();
+    if found.is_none() {
+        assert!(!required(), "../shared is required here (ONDISK_REQUIRE_SHARED) but missing");
+        eprintln!("SKIP: ../shared is not present");
+    }
+    found
+}
+
+/// Where `../shared` is, or would be: for tests that look for one file in it and skip when it is
+/// not there. In CI its absence fails at once.
+pub fn shared_path() -> PathBuf {
+    match shared() {
+        Some(p) => p,
+        None => {
+            assert!(!required(), "../shared is required here (ONDISK_REQUIRE_SHARED) but missing");
+            repo().join("../shared")
+        }
+    }
+}
+
+/// Whether an external program is on PATH. In CI a missing one is a failure: every reference
+/// tool a test compares with is installed there.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(!required(), "{tool} is required here (ONDISK_REQUIRE_SHARED) but missing");
+        eprintln!("SKIP: {tool} is not installed");
+    }
+    found
+}
+
+/// Whether an external program runs (`prog --version` succeeds); a failure in CI when not.
 pub fn have_tool(prog: &str) -> bool {
-    Command::new(prog).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+    let ok = Command::new(prog).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    if !ok {
+        assert!(!required(), "{prog} is required here (ONDISK_REQUIRE_SHARED) but missing");
+    }
+    ok
 }
 
 /// What a command did.
