@@ -1,0 +1,1 @@
+//! Named corruptions of builder HAMMER images (filled in below).
