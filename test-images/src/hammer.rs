@@ -69,7 +69,8 @@ impl Default for Options {
     }
 }
 
-fn crc(version: u32, b: &[u8]) -> u32 {
+/// `hammer_datacrc`: CRC-32C from version 7, CRC-32 before.
+pub fn crc(version: u32, b: &[u8]) -> u32 {
     if version >= 7 {
         crc32c::crc32c(b)
     } else {
@@ -147,7 +148,6 @@ struct L2 {
 
 #[derive(Debug, Clone)]
 struct Inode {
-    pfs: u32,
     obj_type: u8,
     cap: u8,
     size: u64,
@@ -371,7 +371,7 @@ impl Builder {
 
     /// The root inode and PFS record of PFS `id` (newfs does PFS 0).
     fn add_root(&mut self, id: u32, _name: &[u8]) -> Result<(), Error> {
-        let ino = Inode { pfs: id, obj_type: 1, cap: self.dir_cap(), size: 0, parent: 0, mode: 0o755, ctime: self.now_us, rec: 0, data: Vec::new(), dirent: None };
+        let ino = Inode { obj_type: 1, cap: self.dir_cap(), size: 0, parent: 0, mode: 0o755, ctime: self.now_us, rec: 0, data: Vec::new(), dirent: None };
         self.inodes.insert((id, 1), ino);
         let r = self.write_inode((id, 1), None)?;
         if let Some(i) = self.inodes.get_mut(&(id, 1)) {
@@ -414,7 +414,7 @@ impl Builder {
         let obj = self.next_obj;
         self.next_obj += 1;
         let cap = if ot == 1 { self.dir_cap() } else { 0 };
-        let ino = Inode { pfs, obj_type: ot, cap, size, parent, mode, ctime: self.now_us, rec: 0, data: Vec::new(), dirent: None };
+        let ino = Inode { obj_type: ot, cap, size, parent, mode, ctime: self.now_us, rec: 0, data: Vec::new(), dirent: None };
         self.inodes.insert((pfs, obj), ino);
         let de = self.add_dirent((pfs, parent), name, obj, ot)?;
         if let Some(i) = self.inodes.get_mut(&(pfs, obj)) {

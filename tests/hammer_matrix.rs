@@ -1,0 +1,63 @@
+//! The HAMMER corruption matrix: builder images, one named corruption per check, each asserting
+//! the exact finding kinds; builder images of every version check clean.
+
+mod hammer_util;
+use hammer_util::run;
+use ondisk_test_images::hammer::{populated, Builder, Options};
+use ondisk_test_images::hammer_corrupt::corruptions;
+use std::collections::BTreeSet;
+use std::io::Write;
+
+fn severity(kind: &str) -> &'static str {
+    ondisk::hammer::KINDS.iter().find(|k| k.id == kind).map_or("?", |k| k.severity.name())
+}
+
+fn findings(bytes: &[u8]) -> Vec<serde_json::Value> {
+    let mut f = tempfile::NamedTempFile::new().expect("temp file");
+    f.write_all(bytes).expect("write image");
+    f.flush().expect("flush");
+    let out = run(&["check", "--json"], &[f.path().to_path_buf()]);
+    let code = out.status.code();
+    assert!(matches!(code, Some(0) | Some(4)), "exit {code:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .filter(|j| j["type"] == "finding")
+        .collect()
+}
+
+fn opts(version: u32) -> Options {
+    Options { size: 80 << 20, version, ..Default::default() }
+}
+
+#[test]
+fn builder_images_are_clean() {
+    for v in 1..=7 {
+        let img = populated(opts(v), 150).and_then(|b| b.finish()).expect("build");
+        let f = findings(&img.bytes);
+        assert!(f.is_empty(), "version {v}: {f:#?}");
+    }
+    let img = Builder::newfs(Options { set_vol_crc: true, ..opts(7) }).and_then(|b| b.finish()).expect("newfs");
+    let f = findings(&img.bytes);
+    assert!(f.is_empty(), "newfs: {f:#?}");
+}
+
+#[test]
+fn corruption_matrix() {
+    let base = populated(opts(7), 300).and_then(|b| b.finish()).expect("build");
+    let mut failures = Vec::new();
+    for c in corruptions() {
+        let mut img = ondisk_test_images::hammer::Image { bytes: base.bytes.clone(), layout: base.layout.clone() };
+        (c.apply)(&mut img);
+        let f = findings(&img.bytes);
+        let loud: BTreeSet<String> =
+            f.iter().filter(|j| j["severity"] != "info").map(|j| j["kind"].as_str().unwrap_or("").to_string()).collect();
+        let all: BTreeSet<String> = f.iter().map(|j| j["kind"].as_str().unwrap_or("").to_string()).collect();
+        let want_loud: BTreeSet<String> = c.expect.iter().filter(|k| severity(k) != "info").map(|k| k.to_string()).collect();
+        let infos_ok = c.expect.iter().filter(|k| severity(k) == "info").all(|k| all.contains(*k));
+        if loud != want_loud || !infos_ok {
+            failures.push(format!("{}: expected {:?}, found {:?}", c.name, c.expect, all));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
