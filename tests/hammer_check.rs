@@ -39,7 +39,8 @@ fn clean_images_have_no_errors() {
 #[test]
 fn corrupt_images_report_their_fault() {
     let Some(d) = shared() else { return };
-    let cases: &[(&str, &str, &[(&str, u64)])] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, u64)]);
+    let cases: &[Case] = &[
         ("corrupt-layer2-wrong-zone", "layer2_wrong_zone.img.zst", &[("hammer.layer2_zone", 1)]),
         ("corrupt-layer2-wrong-free", "layer2_wrong_free.img.zst", &[("hammer.layer2_bytes_free", 1)]),
         (

@@ -11,7 +11,10 @@ fn trimmed(s: &str) -> Vec<String> {
 
 /// (lo, obj_id, rec_type, key, create_tid, delete_tid, data_offset, data_len) of every leaf
 /// element in a `hammer show` listing.
-fn show_records(text: &str) -> Vec<(u64, u64, u64, u64, u64, u64, u64, u64)> {
+/// (lo, obj_id, rec_type, key, create_tid, delete_tid, data_offset, data_len)
+type Rec8 = (u64, u64, u64, u64, u64, u64, u64, u64);
+
+fn show_records(text: &str) -> Vec<Rec8> {
     let hexf = |l: &str, k: &str| -> Option<u64> {
         let s = l.split_whitespace().find_map(|w| w.strip_prefix(k))?;
         u64::from_str_radix(s.split('/').next()?, 16).ok()
@@ -39,7 +42,7 @@ fn show_records(text: &str) -> Vec<(u64, u64, u64, u64, u64, u64, u64, u64)> {
     v
 }
 
-fn json_records(text: &str) -> Vec<(u64, u64, u64, u64, u64, u64, u64, u64)> {
+fn json_records(text: &str) -> Vec<Rec8> {
     text.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
         .filter(|j| j["type"] == "record")
@@ -65,7 +68,7 @@ fn dump_matches_hammer_show_record_by_record() {
         let oracle = std::fs::read_to_string(d.join(dir).join(show)).expect("oracle");
         let want = show_records(&oracle);
         assert!(!want.is_empty(), "{show}: no records parsed");
-        let got = json_records(&ondisk(&["dump", "--json"], &[img.clone()]));
+        let got = json_records(&ondisk(&["dump", "--json"], std::slice::from_ref(&img)));
         assert_eq!(got, want, "{dir}: records differ from {show}");
         // The human output is hammer show's, line for line.
         let text = ondisk(&["dump"], &[img]);
@@ -99,7 +102,7 @@ fn dump_undo_matches_hammer_show_undo() {
     let Some(d) = shared() else { return };
     let img = d.join("v7-empty/v7_empty_256M.img.zst");
     let want = std::fs::read_to_string(d.join("v7-empty/v7_empty.show-undo.txt")).expect("oracle");
-    let got = ondisk(&["dump", "--undo"], &[img.clone()]);
+    let got = ondisk(&["dump", "--undo"], std::slice::from_ref(&img));
     assert_eq!(trimmed(&got), trimmed(&want));
     let js = ondisk(&["dump", "--undo", "--json"], &[img]);
     let recs: Vec<serde_json::Value> = js.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

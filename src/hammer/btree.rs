@@ -286,7 +286,6 @@ impl Walker<'_, '_, '_> {
         self.v.node_end(&visit);
         let elms: Vec<Option<BtreeElm>> =
             (0..shown).map(|i| BtreeElm::read_from_bytes(visit.elm_bytes(i).get(..40).unwrap_or(&[])).ok()).collect();
-        drop(visit);
         for (i, sub, mirror) in children {
             if sub == 0 {
                 continue;

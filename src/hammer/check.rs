@@ -533,6 +533,21 @@ fn check_freemap(fs: &Fs, usage: &mut Usage, rep: &mut Report) {
             l1s.push((i, addr, l1, no));
         }
     }
+    // Layer1 entries outside every present volume's space must be UNAVAIL (one 8 MiB read).
+    let covered: Vec<std::ops::Range<u64>> = fs.vols.iter().map(|(&no, v)| layer1_range(v, no)).collect();
+    if let Ok(all) = fs.read(l1_base, (h::BLOCKMAP_RADIX1 * h::LAYER1_SIZE) as usize) {
+        for (i, e) in all.chunks_exact(h::LAYER1_SIZE as usize).enumerate() {
+            let i = i as u64;
+            let Ok(l1) = Layer1::read_from_bytes(e) else { continue };
+            let vol = (i / h::LAYER1_PER_VOLUME) as u32;
+            if l1.phys_offset.get() != h::BLOCKMAP_UNAVAIL && !covered.iter().any(|r| r.contains(&i)) && (fs.vols.contains_key(&vol) || vol >= fs.vol_count) {
+                rep.push(
+                    Finding::new(&LAYER1_ENTRY, format!("layer1 entry {i} is outside every volume but points at {:016x}", l1.phys_offset.get()))
+                        .at("layer1_index", i),
+                );
+            }
+        }
+    }
     for (i, addr, l1, no) in l1s {
         let Some(v) = fs.vols.get(&no) else { continue };
         let p = l1.phys_offset.get();
@@ -551,7 +566,7 @@ fn check_freemap(fs: &Fs, usage: &mut Usage, rep: &mut Report) {
                 }
             };
             let Ok(l2) = Layer2::read_from_bytes(&b2) else { break };
-            if !inside && l2.zone == h::ZONE_UNAVAIL && usage.map.get(&bb).is_none() {
+            if !inside && l2.zone == h::ZONE_UNAVAIL && !usage.map.contains_key(&bb) {
                 // Past the end of the volume, as newfs marks it: only its CRC matters.
                 if crc::matches(fs.version, l2.entry_crc.get(), |a| a.crc(&b2[..h::freemap::LAYER2_CRCSIZE])).is_none() {
                     rep.push(Finding::new(&LAYER2_CRC, format!("layer2 entry of {bb:016x}: entry_crc {:08x}", l2.entry_crc.get())).at("bigblock", bb));

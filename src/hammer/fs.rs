@@ -87,9 +87,10 @@ impl Volume<'_> {
     pub fn buf_end(&self) -> u64 {
         self.hdr.vol_buf_end.get().max(0) as u64
     }
-    /// Bytes of zone-2 space.
+    /// Bytes of zone-2 space, never more than the device holds: a hostile vol_buf_end must not
+    /// make freemap walks cover petabytes.
     pub fn buf_size(&self) -> u64 {
-        self.buf_end().saturating_sub(self.buf_beg())
+        self.buf_end().min(self.dev.size()).saturating_sub(self.buf_beg())
     }
 }
 
@@ -249,7 +250,7 @@ impl<'a> Fs<'a> {
             let vol = vol_of(off);
             let v = self.volume(off, vol)?;
             let phys = off & h::OFF_SHORT_MASK;
-            if phys.checked_add(len).is_none_or(|e| e > v.dev.size()) {
+            if phys.checked_add(len).map_or(true, |e| e > v.dev.size()) {
                 return Err(AddrError::Range { off });
             }
             return Ok((vol, phys));
@@ -258,7 +259,7 @@ impl<'a> Fs<'a> {
         let vol = vol_of(z2);
         let v = self.volume(off, vol)?;
         let short = z2 & h::OFF_SHORT_MASK;
-        if short.checked_add(len).is_none_or(|e| e > v.buf_size()) {
+        if short.checked_add(len).map_or(true, |e| e > v.buf_size()) {
             return Err(AddrError::Range { off });
         }
         Ok((vol, v.buf_beg() + short))

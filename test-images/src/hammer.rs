@@ -621,9 +621,8 @@ impl Builder {
         let mut parents: Vec<Vec<u64>> = levels.iter().map(|l| vec![0u64; l.len()]).collect();
         for lv in 1..levels.len() {
             for (i, &(a, b)) in levels[lv].iter().enumerate() {
-                for c in a..b {
-                    parents[lv - 1][c] = offs[lv][i];
-                }
+                let o = offs[lv][i];
+                parents[lv - 1][a..b].iter_mut().for_each(|p| *p = o);
             }
         }
         let top = levels.len() - 1;
