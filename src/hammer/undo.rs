@@ -163,6 +163,9 @@ pub fn active_range(fs: &Fs) -> ActiveRange {
     let mut end = first;
     for _ in 0..limit {
         let e = if end == 0 { size } else { end };
+        if e < h::FIFO_TAIL_SIZE as u64 {
+            break;
+        }
         let Ok(tb) = fs.read(zone3(e - h::FIFO_TAIL_SIZE as u64), h::FIFO_TAIL_SIZE) else { break };
         let Ok(tail) = FifoTail::read_from_bytes(&tb) else { break };
         let ts = tail.tail_size.get() as u64;
@@ -229,4 +232,14 @@ pub fn replay(fs: &Fs, ar: &ActiveRange) -> (Vec<Patch>, Vec<(u64, AddrError)>) 
         }
     }
     (patches, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn zone3_and_alignment() {
+        assert_eq!(super::zone3(0x200), 0x3000_0000_0000_0200);
+        assert_eq!(super::align(4), 512);
+        assert_eq!(super::align(3), 16384);
+    }
 }
