@@ -110,3 +110,22 @@ fn record_findings_carry_ctime_and_tid_and_group() {
     let out = run(&["check", "--expect", "hammer.data_crc=1"], &p);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn volume_sets() {
+    let Some(d) = shared() else { return };
+    let v0 = d.join("v7-2vol/v7_2vol_vol0.img.zst");
+    let v1 = d.join("v7-2vol/v7_2vol_vol1.img.zst");
+    // Volume 0 alone: the missing volume is reported, nothing else is an error.
+    let (_, lines) = check_summary(std::slice::from_ref(&v0));
+    assert_eq!(loud_kinds(&lines), BTreeMap::from([("hammer.vol_missing".to_string(), 1)]));
+    // Given in any order, both volumes make a clean set.
+    let (s, _) = check_summary(&[v1.clone(), v0.clone()]);
+    assert_eq!(s["errors"], 0);
+    // Without volume 0 there is no filesystem to check: an operational error.
+    let out = run(&["check"], &[v1]);
+    assert_eq!(out.status.code(), Some(8));
+    // The same volume twice.
+    let (_, lines) = check_summary(&[v0.clone(), v0]);
+    assert!(loud_kinds(&lines).contains_key("hammer.vol_set"));
+}

@@ -223,7 +223,10 @@ impl Walker<'_, '_, '_> {
         let max = if is_int { h::BTREE_INT_ELMS } else { h::BTREE_LEAF_ELMS } as i32;
         let flags = NodeFlags {
             bad_crc: crc.is_none(),
-            mirror: parent != 0 && hdr.mirror_tid.get() > parent_mirror,
+            // Above the parent element's mirror_tid; or a leaf without one, which only the lone
+            // root leaf newfs writes (parent 0, count 2) may be.
+            mirror: (parent != 0 && hdr.mirror_tid.get() > parent_mirror)
+                || (is_leaf && hdr.mirror_tid.get() == 0 && !(parent == 0 && count <= 2)),
             count: count < 0 || count > max || (count == 0 && parent != 0 && parent_count != 1),
             bad_type: !is_int && !is_leaf,
         };
