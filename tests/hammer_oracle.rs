@@ -135,3 +135,14 @@ fn super_and_map_on_two_volumes() {
     assert_eq!(m["layer1_index"], 1024);
     assert_eq!(m["layer2"]["zone"], 4);
 }
+
+#[test]
+fn dump_one_node() {
+    let Some(d) = shared() else { return };
+    let img = d.join("v7-populated/v7_populated_synthetic.img.zst");
+    let js = ondisk(&["dump", "--json", "--block", "0x8000000002002000"], std::slice::from_ref(&img));
+    let all = ondisk(&["dump", "--json"], &[img]);
+    let pick = |t: &str| -> Vec<String> { t.lines().filter(|l| l.contains("\"node\":9223372036888338432")).map(String::from).collect() };
+    assert_eq!(pick(&js).len(), 5);
+    assert_eq!(pick(&js), pick(&all));
+}

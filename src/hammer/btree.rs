@@ -177,14 +177,24 @@ fn node_header(raw: &[u8]) -> Option<NodeHeader> {
 pub fn walk(fs: &Fs, v: &mut dyn Visitor) {
     let root = fs.root.vol0_btree_root.get();
     let mut seen = HashSet::new();
-    let mut w = Walker { fs, v, seen: &mut seen };
+    let mut w = Walker { fs, v, seen: &mut seen, follow: true };
     w.node(root, 0, 0, u64::MAX, None, None, 0, None);
+}
+
+/// Visits the node at `off` (and, with `follow`, everything below it). Its parent pointer is
+/// taken as given, and it has no bounds to be checked against.
+pub fn walk_from(fs: &Fs, off: u64, follow: bool, v: &mut dyn Visitor) {
+    let parent = fs.read(off, h::NODE_HEADER_SIZE).ok().and_then(|b| node_header(&b)).map_or(0, |n| n.parent.get());
+    let mut seen = HashSet::new();
+    let mut w = Walker { fs, v, seen: &mut seen, follow };
+    w.node(off, 0, parent, u64::MAX, None, None, 0, None);
 }
 
 struct Walker<'f, 'a, 'v> {
     fs: &'f Fs<'a>,
     v: &'v mut dyn Visitor,
     seen: &'v mut HashSet<u64>,
+    follow: bool,
 }
 
 impl Walker<'_, '_, '_> {
@@ -290,7 +300,7 @@ impl Walker<'_, '_, '_> {
         let elms: Vec<Option<BtreeElm>> =
             (0..shown).map(|i| BtreeElm::read_from_bytes(visit.elm_bytes(i).get(..40).unwrap_or(&[])).ok()).collect();
         for (i, sub, mirror) in children {
-            if sub == 0 {
+            if sub == 0 || !self.follow {
                 continue;
             }
             let l = elms.get(i).copied().flatten();

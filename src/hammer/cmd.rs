@@ -457,7 +457,11 @@ fn dump_inner(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
         return dump_undo(&fs, a.common.json, out);
     }
     let mut p = ShowPrinter { fs: &fs, out, json: a.common.json, err: None, bad_nodes: 0, bad_elms: 0 };
-    btree::walk(&fs, &mut p);
+    match a.block {
+        // `--block OFFSET [--follow]`: one node (zone-8 offset), or the subtree under it.
+        Some(off) => btree::walk_from(&fs, off, a.follow, &mut p),
+        None => btree::walk(&fs, &mut p),
+    }
     if let Some(e) = p.err {
         return Err(io(e));
     }
