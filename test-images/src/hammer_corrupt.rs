@@ -58,6 +58,28 @@ fn some_leaf(img: &Image) -> u64 {
     img.layout.nodes.iter().filter(|n| n.2).nth(1).map(|n| n.1).expect("a multi-leaf tree")
 }
 
+/// Writes one valid UNDO record at the FIFO start, continuing the newfs sequence, that restores
+/// `old` at zone-2 offset `target`.
+fn write_undo(img: &mut Image, target: u64, old: &[u8]) {
+    let v = img.layout.version;
+    let last_seq = (img.layout.undo_size / 512 - 1) as u32;
+    let p = img.layout.undo as usize;
+    let r = &mut img.bytes[p..p + 512];
+    r.fill(0);
+    r[0..2].copy_from_slice(&0xC84Eu16.to_le_bytes());
+    r[2..4].copy_from_slice(&0x0043u16.to_le_bytes());
+    put32(r, 4, 512);
+    put32(r, 8, last_seq + 1);
+    put64(r, 16, target);
+    put32(r, 24, old.len() as u32);
+    r[32..32 + old.len()].copy_from_slice(old);
+    r[504..506].copy_from_slice(&0xC74Fu16.to_le_bytes());
+    r[506..508].copy_from_slice(&0x0043u16.to_le_bytes());
+    put32(r, 508, 512);
+    let c = crc(v, &r[..12]) ^ crc(v, &r[16..]);
+    put32(r, 12, c);
+}
+
 fn meta_l2(img: &Image) -> usize {
     l2_entry(img, img.layout.meta_bigblock)
 }
@@ -211,26 +233,21 @@ pub fn corruptions() -> Vec<Corruption> {
         Corruption { name: "dirty-undo", expect: &["hammer.undo_recovery_needed"], apply: |img| {
             // One valid UNDO record at first_offset continuing the sequence: it restores 64 bytes
             // of the meta big-block to what they already are, so recovery changes nothing.
-            let v = img.layout.version;
-            let last_seq = (img.layout.undo_size / 512 - 1) as u32;
-            let p = img.layout.undo as usize;
-            let target = (2u64 << 60) | (img.layout.meta_bigblock * BIGBLOCK);
-            let tphys = (img.layout.buf_beg + img.layout.meta_bigblock * BIGBLOCK) as usize;
+            let target = img.layout.meta_bigblock * BIGBLOCK;
+            let tphys = (img.layout.buf_beg + target) as usize;
             let old: Vec<u8> = img.bytes[tphys..tphys + 64].to_vec();
-            let r = &mut img.bytes[p..p + 512];
-            r.fill(0);
-            r[0..2].copy_from_slice(&0xC84Eu16.to_le_bytes());
-            r[2..4].copy_from_slice(&0x0043u16.to_le_bytes());
-            put32(r, 4, 512);
-            put32(r, 8, last_seq + 1);
-            put64(r, 16, target);
-            put32(r, 24, 64);
-            r[32..96].copy_from_slice(&old);
-            r[504..506].copy_from_slice(&0xC74Fu16.to_le_bytes());
-            r[506..508].copy_from_slice(&0x0043u16.to_le_bytes());
-            put32(r, 508, 512);
-            let c = crc(v, &r[..12]) ^ crc(v, &r[16..]);
-            put32(r, 12, c);
+            write_undo(img, (2u64 << 60) | target, &old);
+        }},
+        Corruption { name: "dirty-undo-repairs-freemap", expect: &["hammer.undo_recovery_needed"], apply: |img| {
+            // A crash between the freemap write and the UNDO flush: the layer2 entry on disk is
+            // wrong, the FIFO holds its old (right) bytes. Replay must make the BM go away.
+            let p = meta_l2(img);
+            let old: Vec<u8> = img.bytes[p..p + 16].to_vec();
+            let v = get32(&img.bytes, p + 8) - 4096;
+            put32(&mut img.bytes, p + 8, v);
+            fix_l2(img, p);
+            let zone2 = (2u64 << 60) | (p as u64 - img.layout.buf_beg);
+            write_undo(img, zone2, &old);
         }},
         Corruption { name: "undo-array-unavail", expect: &["hammer.undo_blockmap", "hammer.layer2_zone"], apply: |img| {
             put64(&mut img.bytes, 904, u64::MAX);
