@@ -146,3 +146,16 @@ fn dump_one_node() {
     assert_eq!(pick(&js).len(), 5);
     assert_eq!(pick(&js), pick(&all));
 }
+
+#[test]
+fn super_says_which_crc_matched() {
+    let Some(d) = shared() else { return };
+    let js = ondisk(&["super", "--json"], &[d.join("corrupt-volhdr-crc-set/volhdr_crc_set.img.zst")]);
+    let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
+    assert_eq!(v["vol_crc_match"], "crc32c");
+    assert!(v["vol0_blockmap"].as_array().unwrap().iter().all(|b| b["entry_crc_match"] != "mismatch"), "{v}");
+    let js = ondisk(&["super", "--json"], &[d.join("v6-empty/v6_empty_256M.img.zst")]);
+    let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
+    assert_eq!(v["vol_crc"], 0, "newfs leaves vol_crc 0");
+    assert_eq!(v["vol0_blockmap"][3]["entry_crc_match"], "crc32", "version 6 writes CRC-32");
+}

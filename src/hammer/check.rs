@@ -66,6 +66,8 @@ kinds! {
     NODE_COUNT = "hammer.node_count", Error, "a B-Tree node's count is out of range (hammer show C)";
     /// Child linkage.
     NODE_LINK = "hammer.node_link", Error, "a B-Tree link is wrong: child's parent pointer, subtree_offset 0, not zone 8, unreadable, cycle";
+    /// Order inside a node.
+    ELM_ORDER = "hammer.elm_order", Error, "a B-Tree node's elements are not in hammer_btree_cmp order (no DragonFly tool checks this)";
     /// Bounds.
     ELM_BOUNDS = "hammer.elm_bounds", Error, "a B-Tree element sorts outside its parent's bounds (hammer show L/R)";
     /// btype.
@@ -306,6 +308,22 @@ impl Visitor for TreeCheck<'_> {
         }
         if n.flags.mirror {
             self.rep.push(at(&MIRROR_TID, format!("node {:016x}: mirror_tid {:016x} above its parent element's", n.off, n.hdr.mirror_tid.get())));
+        }
+        // Elements must ascend: strictly in leaves, and up to the right boundary in internal nodes.
+        let mut prev: Option<h::BtreeElm> = None;
+        for i in 0..n.shown {
+            let Ok(e) = h::BtreeElm::read_from_bytes(n.elm_bytes(i).get(..40).unwrap_or(&[])) else { break };
+            if let Some(p) = &prev {
+                let c = btree::btree_cmp(p, &e);
+                if c == std::cmp::Ordering::Greater || (n.is_leaf() && c == std::cmp::Ordering::Equal) {
+                    self.rep.push(
+                        at(&ELM_ORDER, format!("node {:016x}: element {i} sorts before element {}", n.off, i - 1))
+                            .ctx("elm", i as u64)
+                            .ctx("create_tid", e.create_tid.get()),
+                    );
+                }
+            }
+            prev = Some(e);
         }
         if n.depth == 0 && n.hdr.parent.get() != 0 {
             self.rep.push(at(&NODE_LINK, format!("root node {:016x} has parent {:016x}", n.off, n.hdr.parent.get())));

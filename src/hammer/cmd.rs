@@ -278,6 +278,7 @@ pub fn leaf_record(fs: &Fs, node: u64, idx: usize, leaf: &h::LeafElm) -> Record<
         .push("delete_tid", b.delete_tid.get())
         .push("data_offset", leaf.data_offset.get())
         .push("data_len", leaf.data_len.get())
+        .push("pfs", b.localization.get() >> 16)
         .push("node", node)
         .push("elm", idx as u64)
         .push("rec_type_name", h::rectype_name(b.rec_type.get()))

@@ -136,7 +136,7 @@ pub fn corruptions() -> Vec<Corruption> {
             img.bytes[p as usize + 20] = b'X';
             fix_node(img, p);
         }},
-        Corruption { name: "node-bad-count", expect: &["hammer.node_count", "hammer.elm_btype", "hammer.elm_bounds", "hammer.data_missing"], apply: |img| {
+        Corruption { name: "node-bad-count", expect: &["hammer.node_count", "hammer.elm_btype", "hammer.elm_bounds", "hammer.elm_order", "hammer.data_missing"], apply: |img| {
             let p = some_leaf(img);
             put32(&mut img.bytes, p as usize + 16, 64);
             fix_node(img, p);
@@ -153,6 +153,21 @@ pub fn corruptions() -> Vec<Corruption> {
             let e = p as usize + 64 + (n - 1) * 64;
             put32(&mut img.bytes, e + 36, 0xFFFF_0002);
             fix_node(img, p);
+        }},
+        Corruption { name: "elm-out-of-order", expect: &["hammer.elm_order"], apply: |img| {
+            // Two neighbouring DATA records of one file swap their places (and keys stay valid).
+            let i = (0..img.layout.recs.len() - 1)
+                .find(|&i| {
+                    let (a, b) = (&img.layout.records[i], &img.layout.records[i + 1]);
+                    let (r, s) = (&img.layout.recs[i], &img.layout.recs[i + 1]);
+                    a.0 == b.0 && a.1 > 0 && r.rec_type == 0x10 && s.rec_type == 0x10 && r.obj_id == s.obj_id
+                })
+                .expect("two DATA records side by side");
+            let (node, e) = elm(img, i);
+            let tmp: Vec<u8> = img.bytes[e..e + 64].to_vec();
+            img.bytes.copy_within(e + 64..e + 128, e);
+            img.bytes[e + 64..e + 128].copy_from_slice(&tmp);
+            fix_node(img, node);
         }},
         Corruption { name: "elm-bad-btype", expect: &["hammer.elm_btype"], apply: |img| {
             let p = some_leaf(img);
