@@ -2,7 +2,7 @@
 //! on each corrupt one, recovery (not damage) on the dirty UNDO image.
 
 mod hammer_util;
-use hammer_util::{check_summary, run, shared};
+use hammer_util::{check_summary, raw, run, shared};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,7 +29,7 @@ fn clean_images_have_no_errors() {
         ("corrupt-volhdr-crc-set", &["volhdr_crc_set.img.zst"]),
     ];
     for (dir, imgs) in cases {
-        let paths: Vec<PathBuf> = imgs.iter().map(|i| d.join(dir).join(i)).collect();
+        let paths: Vec<PathBuf> = imgs.iter().map(|i| raw(&d.join(dir).join(i))).collect();
         let (s, lines) = check_summary(&paths);
         assert_eq!(s["errors"], 0, "{dir}: {lines:#?}");
         assert_eq!(s["warnings"], 0, "{dir}: {lines:#?}");
@@ -59,7 +59,7 @@ fn corrupt_images_report_their_fault() {
         ("corrupt-dirty-undo", "dirty_undo.img.zst", &[("hammer.undo_recovery_needed", 1)]),
     ];
     for (dir, img, want) in cases {
-        let (s, lines) = check_summary(&[d.join(dir).join(img)]);
+        let (s, lines) = check_summary(&[raw(&d.join(dir).join(img))]);
         let want: BTreeMap<String, u64> = want.iter().map(|(k, n)| (k.to_string(), *n)).collect();
         assert_eq!(loud_kinds(&lines), want, "{dir}: {lines:#?}");
         if *dir == "corrupt-dirty-undo" {
@@ -83,7 +83,7 @@ fn checkmap_blocks_agree() {
             .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("block=")))
             .map(|h| u64::from_str_radix(h, 16).unwrap())
             .collect();
-        let (_, lines) = check_summary(&[d.join(dir).join(img)]);
+        let (_, lines) = check_summary(&[raw(&d.join(dir).join(img))]);
         let ours: Vec<u64> = lines
             .iter()
             .filter(|l| l["kind"] == "hammer.layer2_zone" || l["kind"] == "hammer.layer2_bytes_free")
@@ -96,7 +96,7 @@ fn checkmap_blocks_agree() {
 #[test]
 fn record_findings_carry_ctime_and_tid_and_group() {
     let Some(d) = shared() else { return };
-    let p = vec![d.join("corrupt-leaf-bad-datacrc/leaf_bad_datacrc.img.zst")];
+    let p = vec![raw(&d.join("corrupt-leaf-bad-datacrc/leaf_bad_datacrc.img.zst"))];
     let (_, lines) = check_summary(&p);
     let f = lines.iter().find(|l| l["kind"] == "hammer.data_crc").expect("data_crc");
     assert!(f["context"]["ctime"].as_u64().is_some(), "{f}");
@@ -114,8 +114,8 @@ fn record_findings_carry_ctime_and_tid_and_group() {
 #[test]
 fn volume_sets() {
     let Some(d) = shared() else { return };
-    let v0 = d.join("v7-2vol/v7_2vol_vol0.img.zst");
-    let v1 = d.join("v7-2vol/v7_2vol_vol1.img.zst");
+    let v0 = raw(&d.join("v7-2vol/v7_2vol_vol0.img.zst"));
+    let v1 = raw(&d.join("v7-2vol/v7_2vol_vol1.img.zst"));
     // Volume 0 alone: the missing volume is reported, nothing else is an error.
     let (_, lines) = check_summary(std::slice::from_ref(&v0));
     assert_eq!(loud_kinds(&lines), BTreeMap::from([("hammer.vol_missing".to_string(), 1)]));

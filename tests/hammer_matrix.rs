@@ -6,16 +6,13 @@ use hammer_util::run;
 use ondisk_test_images::hammer::{populated, Builder, Options};
 use ondisk_test_images::hammer_corrupt::corruptions;
 use std::collections::BTreeSet;
-use std::io::Write;
 
 fn severity(kind: &str) -> &'static str {
     ondisk::hammer::KINDS.iter().find(|k| k.id == kind).map_or("?", |k| k.severity.name())
 }
 
 fn findings(bytes: &[u8]) -> Vec<serde_json::Value> {
-    let mut f = tempfile::NamedTempFile::new().expect("temp file");
-    f.write_all(bytes).expect("write image");
-    f.flush().expect("flush");
+    let f = hammer_util::temp_image(bytes);
     let out = run(&["check", "--json"], &[f.path().to_path_buf()]);
     let code = out.status.code();
     assert!(matches!(code, Some(0) | Some(4)), "exit {code:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -65,8 +62,7 @@ fn corruption_matrix() {
 #[test]
 fn dump_shows_what_the_builder_wrote() {
     let img = populated(opts(6), 120).and_then(|b| b.finish()).expect("build");
-    let mut f = tempfile::NamedTempFile::new().expect("temp");
-    f.write_all(&img.bytes).expect("write");
+    let f = hammer_util::temp_image(&img.bytes);
     let out = hammer_util::ondisk(&["dump", "--json"], &[f.path().to_path_buf()]);
     let recs: Vec<serde_json::Value> =
         out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|j| j["type"] == "record").collect();

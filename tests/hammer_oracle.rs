@@ -2,7 +2,7 @@
 //! ../shared/images/hammer: record by record, and as whole text modulo trailing blanks.
 
 mod hammer_util;
-use hammer_util::{ondisk, shared};
+use hammer_util::{ondisk, raw, shared};
 use std::path::PathBuf;
 
 fn trimmed(s: &str) -> Vec<String> {
@@ -64,7 +64,7 @@ const SHOWS: &[(&str, &str, &str)] = &[
 fn dump_matches_hammer_show_record_by_record() {
     let Some(d) = shared() else { return };
     for (dir, img, show) in SHOWS {
-        let img = d.join(dir).join(img);
+        let img = raw(&d.join(dir).join(img));
         let oracle = std::fs::read_to_string(d.join(dir).join(show)).expect("oracle");
         let want = show_records(&oracle);
         assert!(!want.is_empty(), "{show}: no records parsed");
@@ -85,7 +85,7 @@ fn dump_blockmap_matches_hammer_blockmap() {
         ("v7-2vol", &["v7_2vol_vol0.img.zst", "v7_2vol_vol1.img.zst"], "v7_2vol.blockmap.txt"),
     ];
     for (dir, imgs, oracle) in cases {
-        let paths: Vec<PathBuf> = imgs.iter().map(|i| d.join(dir).join(i)).collect();
+        let paths: Vec<PathBuf> = imgs.iter().map(|i| raw(&d.join(dir).join(i))).collect();
         let want = std::fs::read_to_string(d.join(dir).join(oracle)).expect("oracle");
         let got = ondisk(&["dump", "--blockmap"], &paths);
         assert_eq!(trimmed(&got), trimmed(&want), "{dir}: differs from {oracle}");
@@ -100,7 +100,7 @@ fn dump_blockmap_matches_hammer_blockmap() {
 #[test]
 fn dump_undo_matches_hammer_show_undo() {
     let Some(d) = shared() else { return };
-    let img = d.join("v7-empty/v7_empty_256M.img.zst");
+    let img = raw(&d.join("v7-empty/v7_empty_256M.img.zst"));
     let want = std::fs::read_to_string(d.join("v7-empty/v7_empty.show-undo.txt")).expect("oracle");
     let got = ondisk(&["dump", "--undo"], std::slice::from_ref(&img));
     assert_eq!(trimmed(&got), trimmed(&want));
@@ -113,7 +113,7 @@ fn dump_undo_matches_hammer_show_undo() {
 #[test]
 fn super_and_map_on_two_volumes() {
     let Some(d) = shared() else { return };
-    let paths = vec![d.join("v7-2vol/v7_2vol_vol0.img.zst"), d.join("v7-2vol/v7_2vol_vol1.img.zst")];
+    let paths = vec![raw(&d.join("v7-2vol/v7_2vol_vol0.img.zst")), raw(&d.join("v7-2vol/v7_2vol_vol1.img.zst"))];
     let js = ondisk(&["super", "--json"], &paths);
     let vols: Vec<serde_json::Value> = js.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(vols.len(), 2);
@@ -139,7 +139,7 @@ fn super_and_map_on_two_volumes() {
 #[test]
 fn dump_one_node() {
     let Some(d) = shared() else { return };
-    let img = d.join("v7-populated/v7_populated_synthetic.img.zst");
+    let img = raw(&d.join("v7-populated/v7_populated_synthetic.img.zst"));
     let js = ondisk(&["dump", "--json", "--block", "0x8000000002002000"], std::slice::from_ref(&img));
     let all = ondisk(&["dump", "--json"], &[img]);
     let pick = |t: &str| -> Vec<String> { t.lines().filter(|l| l.contains("\"node\":9223372036888338432")).map(String::from).collect() };
@@ -150,11 +150,11 @@ fn dump_one_node() {
 #[test]
 fn super_says_which_crc_matched() {
     let Some(d) = shared() else { return };
-    let js = ondisk(&["super", "--json"], &[d.join("corrupt-volhdr-crc-set/volhdr_crc_set.img.zst")]);
+    let js = ondisk(&["super", "--json"], &[raw(&d.join("corrupt-volhdr-crc-set/volhdr_crc_set.img.zst"))]);
     let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
     assert_eq!(v["vol_crc_match"], "crc32c");
     assert!(v["vol0_blockmap"].as_array().unwrap().iter().all(|b| b["entry_crc_match"] != "mismatch"), "{v}");
-    let js = ondisk(&["super", "--json"], &[d.join("v6-empty/v6_empty_256M.img.zst")]);
+    let js = ondisk(&["super", "--json"], &[raw(&d.join("v6-empty/v6_empty_256M.img.zst"))]);
     let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
     assert_eq!(v["vol_crc"], 0, "newfs leaves vol_crc 0");
     assert_eq!(v["vol0_blockmap"][3]["entry_crc_match"], "crc32", "version 6 writes CRC-32");

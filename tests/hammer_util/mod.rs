@@ -40,3 +40,40 @@ pub fn check_summary(paths: &[PathBuf]) -> (serde_json::Value, Vec<serde_json::V
     assert_eq!(summary["type"], "summary");
     (summary, lines)
 }
+
+/// Writes an image to a new temporary file, skipping all-zero 64 KiB chunks (a sparse file:
+/// images are mostly empty, and the tests write many of them).
+pub fn temp_image(bytes: &[u8]) -> tempfile::NamedTempFile {
+    use std::os::unix::fs::FileExt;
+    let f = tempfile::NamedTempFile::new().expect("temp file");
+    f.as_file().set_len(bytes.len() as u64).expect("size");
+    for (i, c) in bytes.chunks(1 << 16).enumerate() {
+        if c.iter().any(|&b| b != 0) {
+            f.as_file().write_all_at(c, (i as u64) << 16).expect("write image");
+        }
+    }
+    f
+}
+
+/// A shared `.zst` image decompressed once per test process into a sparse temporary file, so the
+/// many runs of the binary do not each decompress 256 MiB. Each image has its own once-cell, so
+/// tests running in parallel decompress different images at the same time.
+pub fn raw(zst: &std::path::Path) -> PathBuf {
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cell = Arc<OnceLock<tempfile::NamedTempFile>>;
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Cell>>> = OnceLock::new();
+    let cell: Cell = {
+        let mut m = CACHE.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(zst.to_path_buf()).or_default().clone()
+    };
+    let f = cell.get_or_init(|| {
+        let mut z = std::fs::File::open(zst).expect("open image");
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut z).expect("zstd");
+        let mut bytes = Vec::new();
+        dec.read_to_end(&mut bytes).expect("decompress");
+        temp_image(&bytes)
+    });
+    f.path().to_path_buf()
+}
