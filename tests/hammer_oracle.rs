@@ -134,6 +134,19 @@ fn super_and_map_on_two_volumes() {
     assert_eq!(m["physical"], 0x88000);
     assert_eq!(m["layer1_index"], 1024);
     assert_eq!(m["layer2"]["zone"], 4);
+    let map = |addr: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ondisk")).args(["map", "--json"]).args(&paths).arg(addr).output().expect("run");
+        serde_json::from_slice(&out.stdout).expect("map JSON")
+    };
+    // Zone 3 goes through vol0_undo_array: the second UNDO big-block is zone-2 big-block 3.
+    let m = map("0x3000000000800200");
+    assert_eq!(m["zone2"], 0x2000_0000_0180_0200u64);
+    assert_eq!(m["physical"], 0x88000 + 0x180_0200u64);
+    assert_eq!(m["layer2"]["zone"], 3);
+    // Zone 9 is direct; a volume that does not exist is reported, not followed.
+    assert_eq!(map("0x9000000002800080")["layer2"]["zone"], 9);
+    let m = map("0x9050000002800080");
+    assert!(m["error"].as_str().unwrap_or("").contains("volume 5"), "{m}");
 }
 
 #[test]
