@@ -123,8 +123,17 @@ fn volume_sets() {
     let (s, _) = check_summary(&[v1.clone(), v0.clone()]);
     assert_eq!(s["errors"], 0);
     // Without volume 0 there is no filesystem to check: an operational error.
-    let out = run(&["check"], &[v1]);
+    let out = run(&["check"], std::slice::from_ref(&v1));
     assert_eq!(out.status.code(), Some(8));
+    // A second volume whose header lost its signature: reported, and counted as missing.
+    let mut b1 = std::fs::read(&v1).expect("read volume 1");
+    b1[0] ^= 0xFF;
+    let bad = hammer_util::temp_image(&b1);
+    // (The command line refuses a path it cannot detect; the library still checks the set.)
+    let set = ondisk::image::DeviceSet::open(&[v0.clone(), bad.path().to_path_buf()], Default::default()).expect("open");
+    let rep = ondisk::hammer::check::run(&set, &Default::default()).expect("check");
+    let k = rep.kinds();
+    assert!(k.contains_key("hammer.vol_signature") && k.contains_key("hammer.vol_missing"), "{k:?}");
     // The same volume twice.
     let (_, lines) = check_summary(&[v0.clone(), v0]);
     assert!(loud_kinds(&lines).contains_key("hammer.vol_set"));
