@@ -44,7 +44,7 @@ fn corruption_matrix() {
     let base = populated(opts(7), 300).and_then(|b| b.finish()).expect("build");
     let mut failures = Vec::new();
     for c in corruptions() {
-        let mut img = ondisk_test_images::hammer::Image { bytes: base.bytes.clone(), layout: base.layout.clone() };
+        let mut img = ondisk_test_images::hammer::Image { bytes: base.bytes.clone(), volumes: Vec::new(), layout: base.layout.clone() };
         (c.apply)(&mut img);
         let f = findings(&img.bytes);
         let loud: BTreeSet<String> =
@@ -85,4 +85,29 @@ fn dump_shows_what_the_builder_wrote() {
     assert!(recs.iter().any(|j| j["inode"]["symlink"] == "hello.txt"));
     assert!(recs.iter().any(|j| j["delete_tid"] != 0), "history");
     assert!(recs.iter().any(|j| j["localization"] == 0x0001_0001), "PFS 1");
+}
+
+#[test]
+fn multi_volume_builder() {
+    // Volume 0 fills up; zone-10 data spills into volume 1; volume 2 stays empty.
+    let o = Options { size: 64 << 20, extra_volumes: vec![64 << 20, 48 << 20], ..Default::default() };
+    let img = populated(o, 4000).and_then(|b| b.finish()).expect("build");
+    let files: Vec<_> = std::iter::once(&img.bytes).chain(&img.volumes).map(|b| hammer_util::temp_image(b)).collect();
+    let paths: Vec<_> = files.iter().map(|f| f.path().to_path_buf()).collect();
+    let f = findings_of(&paths);
+    assert!(f.is_empty(), "{f:#?}");
+    assert!(img.layout.recs.iter().any(|r| (r.data_offset >> 52) & 0xFF == 1), "no data on volume 1");
+    // Without volume 1: it is missing, and the records on it dangle.
+    let f = findings_of(&[paths[0].clone(), paths[2].clone()]);
+    let kinds: BTreeSet<&str> = f.iter().map(|j| j["kind"].as_str().unwrap_or("")).collect();
+    assert_eq!(kinds, BTreeSet::from(["hammer.vol_missing", "hammer.dangling_volume"]));
+}
+
+fn findings_of(paths: &[std::path::PathBuf]) -> Vec<serde_json::Value> {
+    let out = run(&["check", "--json"], paths);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .filter(|j| j["type"] == "finding")
+        .collect()
 }

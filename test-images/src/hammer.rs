@@ -52,6 +52,8 @@ pub struct Options {
     pub set_vol_crc: bool,
     /// Records per leaf (1..=63): below 63 leaves room, as the kernel's splits do.
     pub leaf_fill: usize,
+    /// Sizes of volumes 1, 2, ... (each gets its own layer2 big-block at its zone-2 offset 0).
+    pub extra_volumes: Vec<u64>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             time_us: 1_795_251_341_000_000,
             set_vol_crc: false,
             leaf_fill: 48,
+            extra_volumes: Vec::new(),
         }
     }
 }
@@ -188,17 +191,28 @@ pub struct Layout {
 
 /// A built image.
 pub struct Image {
+    /// Volume 0.
     pub bytes: Vec<u8>,
+    /// Volumes 1, 2, ...
+    pub volumes: Vec<Vec<u8>>,
     pub layout: Layout,
 }
+
+struct Vol {
+    img: Vec<u8>,
+    l2: Vec<L2>,
+}
+
+const SHORT: u64 = 0x000F_FFFF_FFFF_FFFF;
 
 /// A HAMMER filesystem being built.
 pub struct Builder {
     o: Options,
     img: Vec<u8>,
     l2: Vec<L2>,
-    nbig: u64,
-    /// Current big-block (zone-2 offset) per zone.
+    /// Volumes 1, 2, ...
+    extra: Vec<Vol>,
+    /// Current big-block (volume and short offset, no zone) per zone.
     cur: [Option<u64>; 16],
     recs: Vec<Rec>,
     inodes: BTreeMap<(u32, i64), Inode>,
@@ -221,10 +235,21 @@ impl Builder {
         if nbig < 6 + o.undo_bigblocks || o.undo_bigblocks == 0 || o.undo_bigblocks > 128 {
             return Err(Error::TooSmall(o.size));
         }
+        let mut extra = Vec::new();
+        for &size in &o.extra_volumes {
+            let n = (size & !(BUFSIZE - 1)).saturating_sub(VOL_BUF_BEG) / BIGBLOCK;
+            if n < 2 || extra.len() >= 255 {
+                return Err(Error::TooSmall(size));
+            }
+            let mut l2 = vec![L2 { zone: 0, app: 0, free: BIGBLOCK as i32 }; n as usize];
+            // initialize_freemap: the volume's own layer2 big-block comes first.
+            l2[0] = L2 { zone: 4, app: BIGBLOCK as u32, free: 0 };
+            extra.push(Vol { img: vec![0u8; size as usize], l2 });
+        }
         let mut b = Builder {
             img: vec![0u8; o.size as usize],
             l2: vec![L2 { zone: 0, app: 0, free: BIGBLOCK as i32 }; nbig as usize],
-            nbig,
+            extra,
             cur: [None; 16],
             recs: Vec::new(),
             inodes: BTreeMap::new(),
@@ -246,16 +271,36 @@ impl Builder {
         b.stat_bigblocks = b.free_count();
         // newfs allocates the root B-Tree node before the root inode: zone 8 takes the first free
         // big-block, zone 9 the next.
-        let i = b.l2.iter().position(|e| e.zone == 0).ok_or(Error::Full(8))?;
-        b.l2[i].zone = 8;
-        b.cur[8] = Some(i as u64 * BIGBLOCK);
+        let bb = b.take_free(8)?;
+        b.cur[8] = Some(bb);
         b.tid += 1;
         b.add_root(0, b"")?;
         Ok(b)
     }
 
     fn free_count(&self) -> i64 {
-        self.l2.iter().filter(|e| e.zone == 0).count() as i64
+        self.l2.iter().chain(self.extra.iter().flat_map(|v| v.l2.iter())).filter(|e| e.zone == 0).count() as i64
+    }
+
+    fn l2_of(&mut self, addr: u64) -> &mut L2 {
+        let (v, i) = ((addr >> 52) & 0xFF, ((addr & SHORT) >> 23) as usize);
+        if v == 0 {
+            &mut self.l2[i]
+        } else {
+            &mut self.extra[v as usize - 1].l2[i]
+        }
+    }
+
+    /// The first free big-block, volume 0 first (as the kernel's iterator walks the space).
+    fn take_free(&mut self, zone: u8) -> Result<u64, Error> {
+        let found = match self.l2.iter().position(|e| e.zone == 0) {
+            Some(i) => Some((0u64, i)),
+            None => self.extra.iter().enumerate().find_map(|(v, vol)| vol.l2.iter().position(|e| e.zone == 0).map(|i| (v as u64 + 1, i))),
+        };
+        let (v, i) = found.ok_or(Error::Full(zone))?;
+        let addr = (v << 52) | (i as u64 * BIGBLOCK);
+        *self.l2_of(addr) = L2 { zone, app: 0, free: BIGBLOCK as i32 };
+        Ok(addr)
     }
 
     /// Sets "now" for the next operations (inode ctime/mtime, create_ts).
@@ -273,31 +318,39 @@ impl Builder {
         let size = align16(len);
         loop {
             if let Some(bb) = self.cur[zone as usize] {
-                let i = (bb / BIGBLOCK) as usize;
-                let mut off = u64::from(self.l2[i].app);
+                let e = self.l2_of(bb);
+                let mut off = u64::from(e.app);
                 if size <= BUFSIZE && off % BUFSIZE + size > BUFSIZE {
                     off = (off + BUFSIZE - 1) & !(BUFSIZE - 1);
                 }
                 if off + size <= BIGBLOCK {
-                    self.l2[i].app = (off + size) as u32;
-                    self.l2[i].free -= size as i32;
+                    e.app = (off + size) as u32;
+                    e.free -= size as i32;
                     return Ok((u64::from(zone) << 60) | (bb + off));
                 }
             }
-            let i = self.l2.iter().position(|e| e.zone == 0).ok_or(Error::Full(zone))?;
-            self.l2[i] = L2 { zone, app: 0, free: BIGBLOCK as i32 };
-            self.cur[zone as usize] = Some(i as u64 * BIGBLOCK);
+            let bb = self.take_free(zone)?;
+            self.cur[zone as usize] = Some(bb);
         }
     }
 
+    /// Byte offset inside its volume (see `buf`).
     fn phys(&self, off: u64) -> usize {
-        (VOL_BUF_BEG + (off & 0x000F_FFFF_FFFF_FFFF)) as usize
+        (VOL_BUF_BEG + (off & SHORT)) as usize
+    }
+
+    /// The bytes of the volume an offset names.
+    fn buf(&mut self, off: u64) -> &mut [u8] {
+        match (off >> 52) & 0xFF {
+            0 => &mut self.img,
+            v => &mut self.extra[v as usize - 1].img,
+        }
     }
 
     fn write_data(&mut self, zone: u8, data: &[u8], len: u64) -> Result<u64, Error> {
         let off = self.alloc(zone, len)?;
         let p = self.phys(off);
-        self.img[p..p + data.len()].copy_from_slice(data);
+        self.buf(off)[p..p + data.len()].copy_from_slice(data);
         Ok(off)
     }
 
@@ -690,7 +743,7 @@ impl Builder {
                 let c = crc(v, &node[4..]);
                 put32(&mut node, 0, c);
                 let p = self.phys(offs[lv][i]);
-                self.img[p..p + 4096].copy_from_slice(&node);
+                self.buf(offs[lv][i])[p..p + 4096].copy_from_slice(&node);
                 layout.nodes.push((offs[lv][i], p as u64, lv == 0));
             }
         }
@@ -717,86 +770,108 @@ impl Builder {
         layout.undo = VOL_BUF_BEG + 2 * BIGBLOCK;
         layout.undo_size = undo_size;
 
-        // Freemap: layer1 (big-block 0), layer2 (big-block 1); entries past the volume are zone 15.
+        // Freemap: layer1 (volume 0, big-block 0); each volume's layer2 (volume 0: big-block 1,
+        // others: their big-block 0); entries past a volume's end are zone 15.
         let l1p = VOL_BUF_BEG as usize;
         for i in 0..262_144usize {
             let e = &mut self.img[l1p + i * 32..l1p + i * 32 + 32];
             put64(e, 8, UNAVAIL);
         }
         let free = self.free_count();
-        {
-            let e = &mut self.img[l1p..l1p + 32];
-            put64(e, 0, free as u64);
-            put64(e, 8, ZONE2 | BIGBLOCK);
+        let nvols = 1 + self.extra.len();
+        for vol in 0..nvols {
+            let (l2p, entries) = if vol == 0 {
+                ((VOL_BUF_BEG + BIGBLOCK) as usize, self.l2.clone())
+            } else {
+                (VOL_BUF_BEG as usize, self.extra[vol - 1].l2.clone())
+            };
+            let vfree = entries.iter().filter(|e| e.zone == 0).count() as u64;
+            let e = &mut self.img[l1p + vol * 1024 * 32..l1p + vol * 1024 * 32 + 32];
+            put64(e, 0, vfree);
+            put64(e, 8, ZONE2 | ((vol as u64) << 52) | if vol == 0 { BIGBLOCK } else { 0 });
+            let img = if vol == 0 { &mut self.img } else { &mut self.extra[vol - 1].img };
+            for j in 0..524_288usize {
+                let x = entries.get(j).copied().unwrap_or(L2 { zone: 15, app: BIGBLOCK as u32, free: 0 });
+                let e = &mut img[l2p + j * 16..l2p + j * 16 + 16];
+                e[0] = x.zone;
+                put32(e, 4, x.app);
+                put32(e, 8, x.free as u32);
+                let c = crc(v, &e[..12]);
+                put32(e, 12, c);
+            }
         }
         for i in 0..262_144usize {
             let e = &mut self.img[l1p + i * 32..l1p + i * 32 + 32];
             let c = crc(v, &e[..28]);
             put32(e, 28, c);
         }
-        let l2p = (VOL_BUF_BEG + BIGBLOCK) as usize;
-        for j in 0..524_288usize {
-            let x = self.l2.get(j).copied().unwrap_or(L2 { zone: 15, app: BIGBLOCK as u32, free: 0 });
-            let e = &mut self.img[l2p + j * 16..l2p + j * 16 + 16];
-            e[0] = x.zone;
-            put32(e, 4, x.app);
-            put32(e, 8, x.free as u32);
-            let c = crc(v, &e[..12]);
-            put32(e, 12, c);
-        }
         layout.layer1 = l1p as u64;
-        layout.layer2 = l2p as u64;
+        layout.layer2 = VOL_BUF_BEG + BIGBLOCK;
         layout.meta_bigblock = self.l2.iter().position(|e| e.zone == 9).unwrap_or(0) as u64;
         layout.free_bigblock = self.l2.iter().position(|e| e.zone == 0).map(|i| i as u64);
 
-        // Volume header.
-        let o = &self.o;
-        let h = &mut self.img[..1928];
-        put64(h, 0, 0xC841_4D4D_C552_3031);
-        put64(h, 8, VOL_BOT_BEG);
-        put64(h, 16, VOL_MEM_BEG);
-        put64(h, 24, VOL_BUF_BEG);
-        put64(h, 32, o.size & !(BUFSIZE - 1));
-        h[48..64].copy_from_slice(&o.fsid);
-        h[64..80].copy_from_slice(&[0xac, 0x63, 0xdc, 0x61, 0x38, 0x6e, 0xdc, 0x11, 0x85, 0x13, 0x01, 0x30, 0x1b, 0xb8, 0xa9, 0xf5]);
-        let l = o.label.as_bytes();
-        h[80..80 + l.len().min(63)].copy_from_slice(&l[..l.len().min(63)]);
-        put32(h, 144, 0);
-        put32(h, 148, 1);
-        put32(h, 152, v);
-        put64(h, 200, self.stat_bigblocks as u64);
-        put64(h, 208, free as u64);
-        put64(h, 224, self.inodes.len() as u64);
-        put64(h, 240, root);
-        put64(h, 248, max_tid);
-        for z in 0..16u64 {
-            let e = &mut h[264 + z as usize * 40..264 + z as usize * 40 + 40];
-            let (phys, first, next, alloc) = match z {
-                3 => (UNAVAIL, 3 << 60, 3 << 60, (3 << 60) + undo_size),
-                4 => (ZONE2, 0, ZONE2, 0x2FFF_FFFF_FFFF_FFFF),
-                8..=15 => {
-                    let next = self.cur[z as usize].map_or(0, |bb| bb + u64::from(self.l2[(bb / BIGBLOCK) as usize].app));
-                    (0, z << 60, (z << 60) | next, (z << 60) | 0x0FFF_FFFF_FFFF_FFFF)
+        let mut nexts = [0u64; 16];
+        for (z, n) in nexts.iter_mut().enumerate() {
+            if let Some(bb) = self.cur[z] {
+                *n = bb + u64::from(self.l2_of(bb).app);
+            }
+        }
+        // Volume headers: the common part on every volume, the vol0_* fields on volume 0 only
+        // (the others keep them zero, undo array included, as newfs does).
+        let o = self.o.clone();
+        let stat_bigblocks = self.stat_bigblocks;
+        let ninodes = self.inodes.len() as u64;
+        let undo_bigblocks = self.undo_bigblocks;
+        let mut imgs: Vec<&mut Vec<u8>> = vec![&mut self.img];
+        imgs.extend(self.extra.iter_mut().map(|x| &mut x.img));
+        for (vol, img) in imgs.into_iter().enumerate() {
+            let size = img.len() as u64;
+            let h = &mut img[..1928];
+            put64(h, 0, 0xC841_4D4D_C552_3031);
+            put64(h, 8, VOL_BOT_BEG);
+            put64(h, 16, VOL_MEM_BEG);
+            put64(h, 24, VOL_BUF_BEG);
+            put64(h, 32, size & !(BUFSIZE - 1));
+            h[48..64].copy_from_slice(&o.fsid);
+            h[64..80].copy_from_slice(&[0xac, 0x63, 0xdc, 0x61, 0x38, 0x6e, 0xdc, 0x11, 0x85, 0x13, 0x01, 0x30, 0x1b, 0xb8, 0xa9, 0xf5]);
+            let l = o.label.as_bytes();
+            h[80..80 + l.len().min(63)].copy_from_slice(&l[..l.len().min(63)]);
+            put32(h, 144, vol as u32);
+            put32(h, 148, nvols as u32);
+            put32(h, 152, v);
+            if vol == 0 {
+                put64(h, 200, stat_bigblocks as u64);
+                put64(h, 208, free as u64);
+                put64(h, 224, ninodes);
+                put64(h, 240, root);
+                put64(h, 248, max_tid);
+                for z in 0..16u64 {
+                    let e = &mut h[264 + z as usize * 40..264 + z as usize * 40 + 40];
+                    let (phys, first, next, alloc) = match z {
+                        3 => (UNAVAIL, 3 << 60, 3 << 60, (3 << 60) + undo_size),
+                        4 => (ZONE2, 0, ZONE2, 0x2FFF_FFFF_FFFF_FFFF),
+                        8..=15 => (0, z << 60, (z << 60) | nexts[z as usize], (z << 60) | 0x0FFF_FFFF_FFFF_FFFF),
+                        _ => continue,
+                    };
+                    put64(e, 0, phys);
+                    put64(e, 8, first);
+                    put64(e, 16, next);
+                    put64(e, 24, alloc);
+                    let c = crc(v, &e[..36]);
+                    put32(e, 36, c);
                 }
-                _ => continue,
-            };
-            put64(e, 0, phys);
-            put64(e, 8, first);
-            put64(e, 16, next);
-            put64(e, 24, alloc);
-            let c = crc(v, &e[..36]);
-            put32(e, 36, c);
+                for i in 0..128u64 {
+                    let val = if i < undo_bigblocks { ZONE2 | ((2 + i) * BIGBLOCK) } else { UNAVAIL };
+                    put64(h, 904 + i as usize * 8, val);
+                }
+            }
+            if o.set_vol_crc {
+                let c = crc(v, &h[..156]) ^ crc(v, &h[160..1928]);
+                put32(h, 156, c);
+            }
         }
-        for i in 0..128u64 {
-            let val = if i < self.undo_bigblocks { ZONE2 | ((2 + i) * BIGBLOCK) } else { UNAVAIL };
-            put64(h, 904 + i as usize * 8, val);
-        }
-        if o.set_vol_crc {
-            let c = crc(v, &h[..156]) ^ crc(v, &h[160..1928]);
-            put32(h, 156, c);
-        }
-        let _ = self.nbig;
-        Ok(Image { bytes: self.img, layout })
+        let volumes = self.extra.into_iter().map(|x| x.img).collect();
+        Ok(Image { bytes: self.img, volumes, layout })
     }
 }
 

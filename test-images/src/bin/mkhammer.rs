@@ -1,11 +1,12 @@
-//! `mkhammer OUT [FILES] [--version N] [--size BYTES] [--empty]`: writes a builder HAMMER image.
+//! `mkhammer OUT [FILES] [--version N] [--size BYTES] [--volume BYTES]... [--empty]`: writes a
+//! builder HAMMER image (volume 0 to OUT, volume N to OUT.N).
 
 use ondisk_test_images::hammer::{populated, Builder, Options};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(out) = args.first() else {
-        eprintln!("usage: mkhammer OUT [FILES] [--version N] [--size BYTES] [--empty]");
+        eprintln!("usage: mkhammer OUT [FILES] [--version N] [--size BYTES] [--volume BYTES]... [--empty]");
         std::process::exit(16);
     };
     let mut o = Options::default();
@@ -17,6 +18,7 @@ fn main() {
             "--version" => o.version = it.next().and_then(|v| v.parse().ok()).unwrap_or(7),
             "--size" => o.size = it.next().and_then(|v| v.parse().ok()).unwrap_or(o.size),
             "--empty" => empty = true,
+            "--volume" => o.extra_volumes.push(it.next().and_then(|v| v.parse().ok()).unwrap_or(64 << 20)),
             n => files = n.parse().unwrap_or(0),
         }
     }
@@ -31,6 +33,13 @@ fn main() {
     if let Err(e) = std::fs::write(out, &img.bytes) {
         eprintln!("mkhammer: {out}: {e}");
         std::process::exit(8);
+    }
+    for (i, v) in img.volumes.iter().enumerate() {
+        let p = format!("{out}.{}", i + 1);
+        if let Err(e) = std::fs::write(&p, v) {
+            eprintln!("mkhammer: {p}: {e}");
+            std::process::exit(8);
+        }
     }
     eprintln!("mkhammer: {out}: {} records, {} nodes", img.layout.recs.len(), img.layout.nodes.len());
 }
