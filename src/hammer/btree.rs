@@ -123,12 +123,14 @@ pub enum ElmVisit {
 }
 
 impl ElmVisit {
+    /// The `hammer_base_elm` every element starts with.
     pub fn base(&self) -> &BtreeElm {
         match self {
             ElmVisit::Internal { elm, .. } => &elm.base,
             ElmVisit::Leaf { elm, .. } => &elm.base,
         }
     }
+    /// The `hammer show` flags computed for it.
     pub fn flags(&self) -> ElmFlags {
         match self {
             ElmVisit::Internal { flags, .. } | ElmVisit::Leaf { flags, .. } => *flags,
