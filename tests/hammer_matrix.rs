@@ -111,3 +111,19 @@ fn findings_of(paths: &[std::path::PathBuf]) -> Vec<serde_json::Value> {
         .filter(|j| j["type"] == "finding")
         .collect()
 }
+
+#[test]
+fn findings_cluster_by_ctime_hour() {
+    // The populated image writes at t0 and at t0 + 1 hour; a TID rollback flags records of both,
+    // and --group-by ctime puts them in two hour buckets (Dillon's 2008 way of finding the day).
+    let base = populated(opts(7), 20).and_then(|b| b.finish()).expect("build");
+    let mut img = ondisk_test_images::hammer::Image { bytes: base.bytes.clone(), volumes: Vec::new(), layout: base.layout.clone() };
+    let c = corruptions().into_iter().find(|c| c.name == "next-tid-behind").expect("corruption");
+    (c.apply)(&mut img);
+    let f = hammer_util::temp_image(&img.bytes);
+    let out = run(&["check", "--group-by", "ctime"], &[f.path().to_path_buf()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let buckets: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("by Ctime")).skip(1).take_while(|l| l.starts_with("  ")).collect();
+    let hours: Vec<&&str> = buckets.iter().filter(|l| l.contains(" UTC: ")).collect();
+    assert!(hours.len() >= 2, "{text}");
+}
