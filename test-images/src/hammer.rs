@@ -6,7 +6,7 @@
 //! Everything is built in memory; `finish` sorts the records, builds the B-Tree bottom-up,
 //! writes the freemap and the volume header, and returns the bytes and where things went.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +222,8 @@ pub struct Builder {
     undo_bigblocks: u64,
     stat_bigblocks: i64,
     pfs_ids: Vec<u32>,
+    /// (localization, directory, key) of every live directory entry, for collisions.
+    dirkeys: HashSet<(u32, i64, i64)>,
 }
 
 impl Builder {
@@ -259,6 +261,7 @@ impl Builder {
             undo_bigblocks: o.undo_bigblocks,
             stat_bigblocks: 0,
             pfs_ids: Vec::new(),
+            dirkeys: HashSet::new(),
             o,
         };
         // Bootstrap big-blocks: layer1, layer2 (zone 4), then the UNDO (zone 3).
@@ -451,9 +454,10 @@ impl Builder {
         let lo = parent.0 << 16 | if dir.cap & 0x04 != 0 { 1 } else { 2 };
         let mut key = if alg1 { namekey_alg1(name) } else { namekey_alg0(name) };
         // Collisions: the kernel increments the key until it is free.
-        while self.recs.iter().any(|r| r.rec_type == 0x11 && r.localization == lo && r.obj_id == parent.1 && r.key == key && r.delete_tid == 0) {
+        while self.dirkeys.contains(&(lo, parent.1, key)) {
             key += 1;
         }
+        self.dirkeys.insert((lo, parent.1, key));
         let mut d = vec![0u8; 16 + name.len()];
         put64(&mut d, 0, child as u64);
         put32(&mut d, 8, parent.0 << 16);
@@ -584,6 +588,9 @@ impl Builder {
         }
         if let Some(de) = ino.dirent {
             self.delete_rec(de);
+            if let Some(r) = self.recs.get(de) {
+                self.dirkeys.remove(&(r.localization, r.obj_id, r.key));
+            }
         }
         Ok(())
     }
