@@ -147,7 +147,7 @@ struct Usage {
 }
 
 impl Usage {
-    fn add(&mut self, off: u64, zone: u8, bytes: u64, by: Option<&RecCtx>, rep: &mut Report) {
+    fn add(&mut self, off: u64, zone: u8, bytes: u64, by: Option<&RecCtx>, rep: &mut Sink) {
         let bb = bigblock_of(off);
         let end = (off & h::BIGBLOCK_MASK).saturating_add(bytes);
         match self.map.get_mut(&bb) {
@@ -170,9 +170,40 @@ impl Usage {
     }
 }
 
+/// Most findings of one kind a report keeps: a wrecked image must not make the checker's memory
+/// grow without bound. What is left out is counted in one closing finding of the kind.
+pub const MAX_PER_KIND: usize = 10_000;
+
+/// The report being built, with the per-kind cap.
+#[derive(Default)]
+struct Sink {
+    rep: Report,
+    counts: HashMap<&'static str, (usize, &'static Kind)>,
+}
+
+impl Sink {
+    fn push(&mut self, f: Finding) {
+        let e = self.counts.entry(f.kind.id).or_insert((0, f.kind));
+        e.0 += 1;
+        if e.0 <= MAX_PER_KIND {
+            self.rep.push(f);
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        let mut capped: Vec<_> = self.counts.values().filter(|(n, _)| *n > MAX_PER_KIND).copied().collect();
+        capped.sort_by_key(|(_, k)| k.id);
+        for (n, k) in capped {
+            let more = (n - MAX_PER_KIND) as u64;
+            self.rep.push(Finding::new(k, format!("... and {more} more {} findings, not listed", k.id)).ctx("suppressed", more));
+        }
+        self.rep
+    }
+}
+
 /// Checks a HAMMER volume set.
 pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
-    let mut rep = Report::new();
+    let mut rep = Sink::default();
     let fs0 = Fs::open(set)?;
     let ar = undo::active_range(&fs0);
     let (patches, bad) = undo::replay(&fs0, &ar);
@@ -209,10 +240,10 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
     let leaves = std::mem::take(&mut tc.leaves);
     check_records(&fs, &leaves, &mut rep, &mut usage);
     check_freemap(&fs, &mut usage, &mut rep);
-    Ok(rep)
+    Ok(rep.finish())
 }
 
-fn check_set(fs: &Fs, set: &DeviceSet, rep: &mut Report) {
+fn check_set(fs: &Fs, set: &DeviceSet, rep: &mut Sink) {
     for p in &fs.problems {
         let kind = match p.what {
             "signature" => &VOL_SIGNATURE,
@@ -247,7 +278,7 @@ fn check_set(fs: &Fs, set: &DeviceSet, rep: &mut Report) {
     }
 }
 
-fn check_undo(fs: &Fs, rep: &mut Report, usage: &mut Usage) {
+fn check_undo(fs: &Fs, rep: &mut Sink, usage: &mut Usage) {
     let size = fs.undo_size();
     let bm = &fs.root.vol0_blockmap[h::ZONE_UNDO as usize];
     let nblocks = size.div_ceil(h::BIGBLOCK_SIZE) as usize;
@@ -289,7 +320,7 @@ fn check_undo(fs: &Fs, rep: &mut Report, usage: &mut Usage) {
 }
 
 struct TreeCheck<'r> {
-    rep: &'r mut Report,
+    rep: &'r mut Sink,
     usage: &'r mut Usage,
     leaves: Vec<(u64, usize, LeafElm, ElmFlags)>,
 }
@@ -397,7 +428,7 @@ fn len_ok(rec_type: u16, len: i32) -> bool {
     }
 }
 
-fn check_records(fs: &Fs, leaves: &[(u64, usize, LeafElm, ElmFlags)], rep: &mut Report, usage: &mut Usage) {
+fn check_records(fs: &Fs, leaves: &[(u64, usize, LeafElm, ElmFlags)], rep: &mut Sink, usage: &mut Usage) {
     // Inode ctime and cap_flags per (PFS, obj_id): the live inode, else the newest.
     let mut inodes: HashMap<(u32, i64), (u64, u8, bool, u64)> = HashMap::new();
     for (_, _, l, _) in leaves {
@@ -506,7 +537,7 @@ fn check_records(fs: &Fs, leaves: &[(u64, usize, LeafElm, ElmFlags)], rep: &mut 
 
 /// The `hammer show` flags of a leaf element, as findings with the record's context (data
 /// missing, `C`, is the record pass's own check).
-fn check_leaf_flags(node: u64, l: &LeafElm, f: &ElmFlags, ctx: &RecCtx, rep: &mut Report) {
+fn check_leaf_flags(node: u64, l: &LeafElm, f: &ElmFlags, ctx: &RecCtx, rep: &mut Sink) {
     let b = &l.base;
     if f.btype {
         rep.push(ctx.finding(&ELM_BTYPE, format!("leaf {node:016x} elm {}: btype {:#04x}", ctx.elm, b.btype)));
@@ -520,7 +551,7 @@ fn check_leaf_flags(node: u64, l: &LeafElm, f: &ElmFlags, ctx: &RecCtx, rep: &mu
     }
 }
 
-fn check_freemap(fs: &Fs, usage: &mut Usage, rep: &mut Report) {
+fn check_freemap(fs: &Fs, usage: &mut Usage, rep: &mut Sink) {
     let fm = &fs.root.vol0_blockmap[h::ZONE_FREEMAP as usize];
     let l1_base = fm.phys_offset.get();
     usage.add(l1_base, h::ZONE_FREEMAP, h::BIGBLOCK_SIZE, None, rep);
