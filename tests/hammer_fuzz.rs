@@ -122,3 +122,35 @@ fn mutations_of_the_shared_image_never_panic() {
     dec.read_to_end(&mut bytes).expect("decompress");
     mutate_and_check("v7-populated", &bytes, 0x5eed_0002, 25);
 }
+
+/// Hand-made hostile pointers: the B-Tree root at the freemap or the FIFO, the UNDO array at
+/// the B-Tree, a FIFO 1 GiB long, layer1 inside the B-Tree, buffer bounds past the device, a
+/// node that is its own child. Each run ends, with findings.
+#[test]
+fn hostile_pointers_are_findings() {
+    let img = populated(Options { size: 80 << 20, ..Default::default() }, 100).and_then(|b| b.finish()).expect("build");
+    let g = |o: usize| u64::from_le_bytes(img.bytes[o..o + 8].try_into().unwrap());
+    let root = g(240);
+    let root_phys = 0x88000 + (root & 0x000F_FFFF_FFFF_FFFF) as usize;
+    let cases: Vec<(&str, usize, Vec<u8>)> = vec![
+        ("root-at-freemap", 240, 0x8000_0000_0000_0000u64.to_le_bytes().to_vec()),
+        ("root-in-fifo", 240, 0x8000_0000_0100_0000u64.to_le_bytes().to_vec()),
+        ("undo-array-at-btree", 904, 0x2000_0000_0180_0000u64.to_le_bytes().to_vec()),
+        ("fifo-1gib", 264 + 3 * 40 + 24, (0x3000_0000_0000_0000u64 + (128 << 23)).to_le_bytes().to_vec()),
+        ("layer1-in-btree", 264 + 4 * 40, 0x2000_0000_0180_0000u64.to_le_bytes().to_vec()),
+        ("buf-end-huge", 32, (1u64 << 62).to_le_bytes().to_vec()),
+        ("buf-beg-huge", 24, 0xFFFF_FFFF_FFFF_FFF0u64.to_le_bytes().to_vec()),
+        ("vol-count-negative", 148, u32::MAX.to_le_bytes().to_vec()),
+        ("node-own-child", root_phys + 64 + 48, root.to_le_bytes().to_vec()),
+    ];
+    for (name, at, patch) in cases {
+        let mut b = img.bytes.clone();
+        b[at..at + patch.len()].copy_from_slice(&patch);
+        let f = hammer_util::temp_image(&b);
+        let set = DeviceSet::open(&[f.path().to_path_buf()], OpenOptions::default()).expect("open");
+        let rep = ondisk::hammer::check::run(&set, &CheckOptions::default()).expect("check runs");
+        assert!(rep.count(ondisk::findings::Severity::Error) > 0, "{name}: no error found");
+        assert!(rep.findings.len() <= 40 * (ondisk::hammer::check::MAX_PER_KIND + 1), "{name}: findings bounded");
+        exercise(f.path());
+    }
+}
