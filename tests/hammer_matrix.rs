@@ -127,3 +127,27 @@ fn findings_cluster_by_ctime_hour() {
     let hours: Vec<&&str> = buckets.iter().filter(|l| l.contains(" UTC: ")).collect();
     assert!(hours.len() >= 2, "{text}");
 }
+
+#[test]
+fn builder_newfs_matches_newfs_hammer() {
+    // newfs_hammer -f -u 16M on 256 MiB, as the shared v7-empty image: the same zone table and
+    // the same freemap, entry for entry (the fsid, label and times differ).
+    let Some(d) = hammer_util::shared() else { return };
+    let o = Options { size: 256 << 20, undo_bigblocks: 2, label: "TESTV7".into(), ..Default::default() };
+    let img = Builder::newfs(o).and_then(|b| b.finish()).expect("newfs");
+    let f = hammer_util::temp_image(&img.bytes);
+    let ours = hammer_util::ondisk(&["dump", "--blockmap"], &[f.path().to_path_buf()]);
+    let want = std::fs::read_to_string(d.join("v7-empty/v7_empty.blockmap.txt")).expect("oracle");
+    let from_zones = |t: &str| -> Vec<String> {
+        t.lines().skip_while(|l| !l.starts_with("zone #")).map(|l| l.trim_end().to_string()).collect()
+    };
+    assert_eq!(from_zones(&ours), from_zones(&want));
+    let show = hammer_util::ondisk(&["dump", "--json"], &[f.path().to_path_buf()]);
+    let recs: Vec<serde_json::Value> =
+        show.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|j| j["type"] == "record").collect();
+    let got: Vec<(u64, u64, u64)> = recs
+        .iter()
+        .map(|j| (j["localization"].as_u64().unwrap(), j["data_offset"].as_u64().unwrap(), j["data_len"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(1, 0x9000_0000_0280_0000, 128), (2, 0x9000_0000_0280_0080, 292)]);
+}
