@@ -1,6 +1,18 @@
 //! HAMMER (DragonFly BSD) on-disk structures (`sys/vfs/hammer/hammer_disk.h`).
+//!
+//! Every field is little-endian. All structures are naturally aligned in C except
+//! `hammer_pseudofs_data`, which is `__packed`; here every view is `Unaligned` anyway.
 
-/// `HAMMER_FSBUF_VOLUME`: the volume header signature, "HAMMER01" read as a little-endian u64.
-pub const VOL_SIGNATURE: u64 = 0xC841_4D4D_C552_3031;
-/// The same signature from a volume of the other endianness (unsupported, but recognisable).
-pub const VOL_SIGNATURE_REV: u64 = 0x3130_52C5_4D4D_41C8;
+pub mod btree;
+pub mod consts;
+pub mod data;
+pub mod freemap;
+pub mod undo;
+pub mod volume;
+
+pub use btree::{BtreeElm, InternalElm, LeafElm, NodeHeader};
+pub use consts::*;
+pub use data::{DirentryHead, InodeData, PfsData, SnapshotData};
+pub use freemap::{Blockmap, Layer1, Layer2};
+pub use undo::{FifoHead, FifoTail, RedoBody, UndoBody};
+pub use volume::VolumeOndisk;

@@ -1,0 +1,79 @@
+//! Helpers shared by the HAMMER integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// `../shared/images/hammer` beside the repository root; a git worktree under `wt/` finds it one
+/// level further up. `None` (with a visible SKIP) when absent, so a fresh clone's tests pass.
+pub fn shared() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for d in [root.join("../shared/images/hammer"), root.join("../../shared/images/hammer")] {
+        if d.is_dir() {
+            return Some(d);
+        }
+    }
+    eprintln!("SKIP: {} is absent", root.join("../shared/images/hammer").display());
+    None
+}
+
+/// Runs the real binary.
+pub fn run(args: &[&str], paths: &[PathBuf]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ondisk")).args(args).args(paths).output().expect("run ondisk")
+}
+
+/// Runs the binary and returns stdout, asserting success.
+pub fn ondisk(args: &[&str], paths: &[PathBuf]) -> String {
+    let out = run(args, paths);
+    assert!(out.status.success(), "ondisk {args:?} {paths:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// The summary object of `check --json`.
+pub fn check_summary(paths: &[PathBuf]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let out = run(&["check", "--json"], paths);
+    let code = out.status.code();
+    assert!(matches!(code, Some(0) | Some(4)), "check {paths:?}: exit {code:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let summary = lines.last().cloned().expect("summary");
+    assert_eq!(summary["type"], "summary");
+    (summary, lines)
+}
+
+/// Writes an image to a new temporary file, skipping all-zero 64 KiB chunks (a sparse file:
+/// images are mostly empty, and the tests write many of them).
+pub fn temp_image(bytes: &[u8]) -> tempfile::NamedTempFile {
+    use std::os::unix::fs::FileExt;
+    let f = tempfile::NamedTempFile::new().expect("temp file");
+    f.as_file().set_len(bytes.len() as u64).expect("size");
+    for (i, c) in bytes.chunks(1 << 16).enumerate() {
+        if c.iter().any(|&b| b != 0) {
+            f.as_file().write_all_at(c, (i as u64) << 16).expect("write image");
+        }
+    }
+    f
+}
+
+/// A shared `.zst` image decompressed once per test process into a sparse temporary file, so the
+/// many runs of the binary do not each decompress 256 MiB. Each image has its own once-cell, so
+/// tests running in parallel decompress different images at the same time.
+pub fn raw(zst: &std::path::Path) -> PathBuf {
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cell = Arc<OnceLock<tempfile::NamedTempFile>>;
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Cell>>> = OnceLock::new();
+    let cell: Cell = {
+        let mut m = CACHE.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(zst.to_path_buf()).or_default().clone()
+    };
+    let f = cell.get_or_init(|| {
+        let mut z = std::fs::File::open(zst).expect("open image");
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut z).expect("zstd");
+        let mut bytes = Vec::new();
+        dec.read_to_end(&mut bytes).expect("decompress");
+        temp_image(&bytes)
+    });
+    f.path().to_path_buf()
+}
