@@ -1,7 +1,8 @@
 //! `ondisk check` on the shared HAMMER images: zero errors on the clean ones, exactly the fault
 //! on each corrupt one, recovery (not damage) on the dirty UNDO image.
 
-mod hammer_util;
+mod common;
+use common::hammer as hammer_util;
 use hammer_util::{check_summary, raw, run, shared};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,8 @@
 //! findings, never a panic. Seeded and bounded so it runs in seconds; the seed of a failure is in
 //! the message.
 
-mod hammer_util;
+mod common;
+use common::hammer as hammer_util;
 use ondisk::cli::check::CheckOptions;
 use ondisk::hammer::btree::{self, ElmVisit, LinkError, NodeVisit, Visitor};
 use ondisk::hammer::fs::Fs;

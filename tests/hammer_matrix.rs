@@ -1,7 +1,8 @@
 //! The HAMMER corruption matrix: builder images, one named corruption per check, each asserting
 //! the exact finding kinds; builder images of every version check clean.
 
-mod hammer_util;
+mod common;
+use common::hammer as hammer_util;
 use hammer_util::run;
 use ondisk_test_images::hammer::{populated, Builder, Options};
 use ondisk_test_images::hammer_corrupt::corruptions;

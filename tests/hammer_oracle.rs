@@ -1,7 +1,8 @@
 //! `ondisk dump` against DragonFly's own `hammer show`, `blockmap` and `show-undo` outputs in
 //! ../shared/images/hammer: record by record, and as whole text modulo trailing blanks.
 
-mod hammer_util;
+mod common;
+use common::hammer as hammer_util;
 use hammer_util::{ondisk, raw, shared};
 use std::path::PathBuf;
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod dump_tree;
+pub mod hammer;
 pub mod textdiff;
 
 use std::io::Read;

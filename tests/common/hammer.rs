@@ -1,20 +1,11 @@
 //! Helpers shared by the HAMMER integration tests.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// `../shared/images/hammer` beside the repository root; a git worktree under `wt/` finds it one
-/// level further up. `None` (with a visible SKIP) when absent, so a fresh clone's tests pass.
+/// `../shared/images/hammer`, or `None` after a visible SKIP (a failure in CI).
 pub fn shared() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for d in [root.join("../shared/images/hammer"), root.join("../../shared/images/hammer")] {
-        if d.is_dir() {
-            return Some(d);
-        }
-    }
-    eprintln!("SKIP: {} is absent", root.join("../shared/images/hammer").display());
-    None
+    super::shared_or_skip().map(|p| p.join("images/hammer"))
 }
 
 /// Runs the real binary.
