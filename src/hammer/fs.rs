@@ -250,7 +250,7 @@ impl<'a> Fs<'a> {
             let vol = vol_of(off);
             let v = self.volume(off, vol)?;
             let phys = off & h::OFF_SHORT_MASK;
-            if phys.checked_add(len).map_or(true, |e| e > v.dev.size()) {
+            if phys.checked_add(len).is_none_or(|e| e > v.dev.size()) {
                 return Err(AddrError::Range { off });
             }
             return Ok((vol, phys));
@@ -259,7 +259,7 @@ impl<'a> Fs<'a> {
         let vol = vol_of(z2);
         let v = self.volume(off, vol)?;
         let short = z2 & h::OFF_SHORT_MASK;
-        if short.checked_add(len).map_or(true, |e| e > v.buf_size()) {
+        if short.checked_add(len).is_none_or(|e| e > v.buf_size()) {
             return Err(AddrError::Range { off });
         }
         Ok((vol, v.buf_beg() + short))
