@@ -4,6 +4,7 @@
 //! Families so far: the superblock copies (`superblock.rs`), the chunk map bootstrap, tree
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
+pub mod inode;
 pub mod kinds;
 mod superblock;
 mod tree_block;
@@ -17,7 +18,9 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.to_vec()
+    let mut v = kinds::ALL.to_vec();
+    v.extend_from_slice(inode::ALL);
+    v
 }
 
 /// Checks a btrfs device set.
@@ -36,7 +39,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
         );
     }
     // The families fed by the one walk.
-    let families: &mut [&mut dyn walker::Family] = &mut [];
+    let mut inodes = inode::Inodes::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut inodes];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }
