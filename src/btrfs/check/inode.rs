@@ -508,8 +508,9 @@ impl Inodes {
                         .at("key", key_record(key))
                         .ctx("expected", h)
                         .ctx("found", key.offset.get());
+                    // The entry is still a name of its target (only misfiled): matched below so
+                    // one wrong hash is one finding.
                     self.pending.push(f);
-                    continue;
                 }
                 if seen.contains(&name) {
                     let f = self
@@ -717,7 +718,12 @@ impl Inodes {
             if r.parts & P_REF == 0 {
                 report.push(name_finding(&NO_INODE_REF, k, r, "directory entry without its inode ref".into()));
             }
-            *counts.entry(k.target).or_default() += 1;
+            // A name counts toward nlink when the inode's side has it (its ref) or the directory's
+            // side has it whole (item and index): one lost part is one finding, not also a link
+            // count error.
+            if r.parts & P_REF != 0 || r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
+                *counts.entry(k.target).or_default() += 1;
+            }
             match st.inodes.get(&k.target) {
                 None => {
                     if missing.insert(k.target) {
