@@ -17,6 +17,7 @@ use super::walker::{is_subvolume, Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Kind, Report};
+use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::{
     DirItem, FileExtentItem, FreeSpaceHeader, InodeExtref, InodeItem, InodeRef, FILE_EXTENT_INLINE_DATA_START,
 };
@@ -533,8 +534,13 @@ impl Inodes {
                 if h != key.offset.get() {
                     let what = if is_xattr { "xattr" } else { "dir item" };
                     let f = self
-                        .finding(&NAME_HASH, dir, format!("{what} name of {name_len} bytes hashes to {h:#x}, key offset is {:#x}", key.offset.get()))
+                        .finding(
+                            &NAME_HASH,
+                            dir,
+                            format!("{what} name {:?} hashes to {h:#x}, key offset is {:#x}", String::from_utf8_lossy(name), key.offset.get()),
+                        )
                         .at("key", key_record(key))
+                        .ctx("name", Value::Name(name.to_vec().into()))
                         .ctx("expected", h)
                         .ctx("found", key.offset.get());
                     // The entry is still a name of its target (only misfiled): matched below so
@@ -543,8 +549,9 @@ impl Inodes {
                 }
                 if first == Some(name) || more.contains(&name) {
                     let f = self
-                        .finding(&DUP_FILENAME, dir, format!("dup filename: a name of {name_len} bytes appears twice in one item"))
-                        .at("key", key_record(key));
+                        .finding(&DUP_FILENAME, dir, format!("dup filename {:?} in one dir item", String::from_utf8_lossy(name)))
+                        .at("key", key_record(key))
+                        .ctx("name", Value::Name(name.to_vec().into()));
                     // Still a name of its target: recorded below so its own parts match up.
                     self.pending.push(f);
                 } else if first.is_none() {
@@ -720,6 +727,19 @@ impl Inodes {
                 .at("inode", k.target)
                 .ctx("dir", k.dir)
                 .ctx("index", r.index);
+            // Where the name can be found: its DIR_INDEX, else its INODE_REF.
+            let at = if r.parts & P_DIR_INDEX != 0 {
+                Some((k.dir, DIR_INDEX_KEY, r.index))
+            } else if r.parts & P_REF != 0 {
+                Some((k.target, INODE_REF_KEY, k.dir))
+            } else {
+                None
+            };
+            if let Some((objectid, ty, offset)) = at {
+                let mut key = Record::with_capacity(3);
+                key.push("objectid", objectid).push("type", ty).push("offset", offset);
+                f = f.at("key", Value::Record(key));
+            }
             if k.subvol {
                 f = f.ctx("subvolume", true);
             }
