@@ -14,6 +14,7 @@ use std::process::Command;
 
 const INODE_ITEM: u8 = 1;
 const INODE_REF: u8 = 12;
+const XATTR_ITEM: u8 = 24;
 const DIR_ITEM: u8 = 84;
 const DIR_INDEX: u8 = 96;
 const EXTENT_DATA: u8 = 108;
@@ -51,6 +52,8 @@ fn build(dir: &Path, features: &str) -> PathBuf {
     std::fs::create_dir_all(root.join("e")).unwrap();
     std::fs::write(root.join("d/a"), vec![b'a'; 100]).unwrap();
     std::fs::write(root.join("d/b"), vec![b'b'; 100]).unwrap();
+    // A user xattr where the temp filesystem takes one (mkfs copies it into an XATTR_ITEM).
+    let _ = set_xattr(&root.join("d/b"), "user.ondisk", b"value");
     std::fs::write(root.join("big"), (0..65536u32).map(|i| (i * 7) as u8).collect::<Vec<_>>()).unwrap();
     std::os::unix::fs::symlink("d/a", root.join("link")).unwrap();
     let img = dir.join("fs.img");
@@ -63,6 +66,18 @@ fn build(dir: &Path, features: &str) -> PathBuf {
     let out = cmd.arg(&img).output().unwrap();
     assert!(out.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&out.stderr));
     img
+}
+
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: both strings are NUL-terminated and live across the call; value is a valid slice.
+    unsafe { setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+}
+
+extern "C" {
+    fn setxattr(path: *const std::ffi::c_char, name: *const std::ffi::c_char, value: *const std::ffi::c_void, size: usize, flags: i32) -> i32;
 }
 
 /// `ondisk check --json`: (exit code, kinds reported).
@@ -96,9 +111,9 @@ fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
 }
 
-/// The FS tree leaf: where it is in the image, its bytes, its items.
+/// A tree that fits in one leaf: where its copies are in the image, its bytes, its items.
 struct Leaf {
-    physical: u64,
+    physicals: Vec<u64>,
     bytes: Vec<u8>,
     items: Vec<(Key, Vec<u8>)>,
 }
@@ -106,28 +121,33 @@ struct Leaf {
 impl Leaf {
     /// Reads the one leaf of the FS tree (tree 5).
     fn fs_tree(img: &Path) -> Leaf {
+        Leaf::of_tree(img, 5)
+    }
+
+    /// Reads the one leaf of `tree`.
+    fn of_tree(img: &Path, tree: u64) -> Leaf {
         let out = Command::new(env!("CARGO_BIN_EXE_ondisk")).arg("dump").arg("--json").arg(img).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let logical = text
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .find(|v| v["type"] == "node" && v["tree"] == 5)
+            .find(|v| v["type"] == "node" && v["tree"] == tree)
             .map(|v| v["bytenr"].as_u64().unwrap())
-            .expect("the FS tree root");
+            .expect("the tree's root");
         let set = ondisk::image::DeviceSet::open(&[img.to_path_buf()], Default::default()).unwrap();
         let fs = ondisk::btrfs::fs::Filesystem::open(&set).unwrap();
         let nodesize = fs.nodesize as usize;
-        let pieces = fs.chunks.map(logical, nodesize as u64).expect("mapped");
-        assert_eq!(pieces.len(), 1, "single metadata: one copy");
-        let physical = pieces[0][0].physical;
+        let mirrors = fs.chunks.map(logical, nodesize as u64).expect("mapped");
+        // Every copy (DUP metadata has two on one device) gets the same edit.
+        let physicals: Vec<u64> = mirrors.iter().map(|m| m[0].physical).collect();
         let mut bytes = vec![0u8; nodesize];
         {
             use std::io::{Read, Seek, SeekFrom};
             let mut f = std::fs::File::open(img).unwrap();
-            f.seek(SeekFrom::Start(physical)).unwrap();
+            f.seek(SeekFrom::Start(physicals[0])).unwrap();
             f.read_exact(&mut bytes).unwrap();
         }
-        assert_eq!(bytes[100], 0, "the FS tree is one leaf");
+        assert_eq!(bytes[100], 0, "tree {tree} is one leaf");
         let n = le32(&bytes, 96) as usize;
         let items = (0..n)
             .map(|i| {
@@ -137,7 +157,7 @@ impl Leaf {
                 (key, bytes[HEADER + off..HEADER + off + size].to_vec())
             })
             .collect();
-        Leaf { physical, bytes, items }
+        Leaf { physicals, bytes, items }
     }
 
     /// Packs the items back, re-checksums (crc32c) and writes the leaf into the image.
@@ -164,8 +184,10 @@ impl Leaf {
         b[..4].copy_from_slice(&csum.to_le_bytes());
         use std::io::{Seek, SeekFrom, Write};
         let mut f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
-        f.seek(SeekFrom::Start(self.physical)).unwrap();
-        f.write_all(&b).unwrap();
+        for p in &self.physicals {
+            f.seek(SeekFrom::Start(*p)).unwrap();
+            f.write_all(&b).unwrap();
+        }
     }
 
     /// The inode a name in the tree stands for (found through its DIR_INDEX entry).
@@ -487,4 +509,80 @@ fn orphan_without_orphan_item() {
         return;
     };
     assert_eq!(k, set(&["btrfs.no_orphan_item"]));
+}
+
+#[test]
+fn wrong_xattr_hash() {
+    // The XATTR_ITEM's key offset off by one: the name no longer hashes to it.
+    let Some(k) = corrupt("xattr-hash", "", |l| {
+        let Some(i) = l.items.iter().position(|(k, _)| k.ty == XATTR_ITEM) else {
+            eprintln!("SKIP: no xattr (the temp filesystem refused user xattrs); damaging nothing else");
+            // Keep the test meaningful: fall back to the DIR_ITEM hash.
+            let d = l.ino("d");
+            let i = l.entry(d, DIR_ITEM, "b");
+            l.items[i].0.offset += 1;
+            return;
+        };
+        l.items[i].0.offset += 1;
+    }) else {
+        return;
+    };
+    assert_eq!(k, set(&["btrfs.name_hash_mismatch"]));
+}
+
+/// Decompresses a shared `.img.zst` into `dir`, keeping runs of zeros as holes.
+fn unpack_zst(src: &Path, dst: &Path) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let input = std::io::BufReader::new(std::fs::File::open(src).unwrap());
+    let mut dec = ruzstd::decoding::StreamingDecoder::new(input).unwrap();
+    let mut out = std::fs::File::create(dst).unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut pos = 0u64;
+    loop {
+        let mut got = 0;
+        while got < buf.len() {
+            let n = dec.read(&mut buf[got..]).unwrap();
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got == 0 {
+            break;
+        }
+        if buf[..got].iter().any(|&b| b != 0) {
+            out.seek(SeekFrom::Start(pos)).unwrap();
+            out.write_all(&buf[..got]).unwrap();
+        }
+        pos += got as u64;
+    }
+    out.set_len(pos).unwrap();
+}
+
+#[test]
+fn free_space_cache_inode_mode() {
+    // btrfs-progs fsck-tests 039's raw image fault on a kernel-written v1 space cache: a cache
+    // inode (root tree) whose mode lost its file type.
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/images/btrfs/k-spacecache-v1");
+    let Some(src) = std::fs::read_dir(&shared).ok().and_then(|d| {
+        d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| p.to_string_lossy().ends_with(".img.zst"))
+    }) else {
+        assert!(std::env::var_os("ONDISK_REQUIRE_SHARED").is_none(), "../shared is required here but missing");
+        eprintln!("SKIP: ../shared/images/btrfs/k-spacecache-v1 is not present");
+        return;
+    };
+    let t = tmpdir("fsc");
+    let img = t.0.join("fs.img");
+    unpack_zst(&src, &img);
+    assert_eq!(kinds(&img), (Some(0), BTreeSet::new()), "the clean image is not clean");
+    let mut l = Leaf::of_tree(&img, 1);
+    // The inode a free space header (FREE_SPACE_OBJECTID, 0, bg) points at.
+    let (_, h) = l.items.iter().find(|(k, _)| k.objectid == (-11i64) as u64 && k.ty == 0).expect("a v1 cache header").clone();
+    let ino = le64(&h, 0);
+    let d = &mut l.item(ino, INODE_ITEM).1;
+    d[I_MODE..I_MODE + 4].copy_from_slice(&0u32.to_le_bytes());
+    l.write(&img);
+    let (code, k) = kinds(&img);
+    assert_eq!(code, Some(4));
+    assert_eq!(k, set(&["btrfs.free_space_cache_mode"]));
 }
