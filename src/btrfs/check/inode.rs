@@ -196,6 +196,8 @@ struct Cur {
     first_gap: Option<u64>,
     /// The root directory's ("..", index 0) ref to itself.
     root_ref: bool,
+    /// Names of this inode already matched whole (see [`Inodes::add_name`]).
+    names: u32,
     /// Per-inode kinds already raised (one finding per inode and kind).
     raised: Vec<&'static Kind>,
 }
@@ -214,6 +216,7 @@ impl Cur {
             extent_bytes: 0,
             first_gap: None,
             root_ref: false,
+            names: 0,
             raised: Vec::new(),
         }
     }
@@ -246,12 +249,20 @@ struct NameRec {
     errs: u8,
 }
 
+/// What is kept of a closed inode until its tree ends.
+#[derive(Clone, Copy)]
+struct Kept {
+    nlink: u32,
+    mode: u32,
+    names: u32,
+}
+
 /// Per-subvolume state, dropped at the end of each tree.
 #[derive(Default)]
 struct TreeState {
     cur: Option<Cur>,
-    /// Inodes with an INODE_ITEM: (nlink, mode).
-    inodes: FastMap<u64, (u32, u32)>,
+    /// Inodes with an INODE_ITEM: nlink, mode, and how many of their names were matched whole.
+    inodes: FastMap<u64, Kept>,
     names: FastMap<NameKey, NameRec>,
     orphans: FastSet<u64>,
     /// Inodes already reported without an inode item.
@@ -385,7 +396,7 @@ impl Inodes {
             }
         }
         self.pending.extend(out);
-        self.st.inodes.insert(ino, (it.nlink, it.mode));
+        self.st.inodes.insert(ino, Kept { nlink: it.nlink, mode: it.mode, names: c.names });
     }
 
     fn add_name(&mut self, key: NameKey, part: u8, index: u64, ftype: u8) {
@@ -417,6 +428,74 @@ impl Inodes {
                 r.parts |= part;
             }
         }
+        self.resolve(key);
+    }
+
+    /// Settles a name as soon as it is whole (item, index and ref, no disagreement) and its
+    /// target's mode is known: the record is dropped, so the names map holds only names still
+    /// waiting for a part — in the usual layout a directory's entries until its children's refs.
+    fn resolve(&mut self, key: NameKey) {
+        let Some(r) = self.st.names.get(&key).copied() else { return };
+        if r.errs != 0 {
+            return;
+        }
+        if key.subvol {
+            if r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
+                self.st.names.remove(&key);
+            }
+            return;
+        }
+        if r.parts != P_DIR_ITEM | P_DIR_INDEX | P_REF {
+            return;
+        }
+        let mode = match self.st.cur.as_mut() {
+            Some(c) if c.ino == key.target => match c.item {
+                Some(it) => {
+                    c.names = c.names.saturating_add(1);
+                    it.mode
+                }
+                None => return,
+            },
+            _ => match self.st.inodes.get_mut(&key.target) {
+                Some(k) => {
+                    k.names = k.names.saturating_add(1);
+                    k.mode
+                }
+                None => return,
+            },
+        };
+        self.st.names.remove(&key);
+        let ft = mode_to_ftype(mode);
+        if ft != 0 && ft != r.ftype {
+            let f = self.name_finding(&FILETYPE_MISMATCH, &key, &r, format!("filetype mismatch: entry type {} but inode mode {mode:o}", r.ftype));
+            self.pending.push(f.ctx("expected", ft).ctx("found", r.ftype));
+        }
+    }
+
+    fn name_finding(&self, kind: &'static Kind, k: &NameKey, r: &NameRec, what: String) -> Finding {
+        let tree = self.tree;
+        let mut f = Finding::new(kind, format!("root {tree} inode {} dir {} index {}: {what}", k.target, k.dir, r.index))
+            .at("tree", tree)
+            .at("inode", k.target)
+            .ctx("dir", k.dir)
+            .ctx("index", r.index);
+        // Where the name can be found: its DIR_INDEX, else its INODE_REF.
+        let at = if r.parts & P_DIR_INDEX != 0 {
+            Some((k.dir, DIR_INDEX_KEY, r.index))
+        } else if r.parts & P_REF != 0 {
+            Some((k.target, INODE_REF_KEY, k.dir))
+        } else {
+            None
+        };
+        if let Some((objectid, ty, offset)) = at {
+            let mut key = Record::with_capacity(3);
+            key.push("objectid", objectid).push("type", ty).push("offset", offset);
+            f = f.at("key", Value::Record(key));
+        }
+        if k.subvol {
+            f = f.ctx("subvolume", true);
+        }
+        f
     }
 
     fn inode_item(&mut self, key: &DiskKey, data: &[u8]) {
@@ -716,115 +795,93 @@ impl Inodes {
         }
     }
 
-    /// End of a subvolume tree: names against inodes, nlink against names, orphans.
+    /// End of a subvolume tree: the names still unsettled against inodes, nlink against names,
+    /// orphans.
     fn close_tree(&mut self, report: &mut Report) {
         self.close_inode();
-        let st = std::mem::take(&mut self.st);
+        let mut st = std::mem::take(&mut self.st);
         let tree = self.tree;
-        let name_finding = |kind: &'static Kind, k: &NameKey, r: &NameRec, what: String| {
-            let mut f = Finding::new(kind, format!("root {tree} inode {} dir {} index {}: {what}", k.target, k.dir, r.index))
-                .at("tree", tree)
-                .at("inode", k.target)
-                .ctx("dir", k.dir)
-                .ctx("index", r.index);
-            // Where the name can be found: its DIR_INDEX, else its INODE_REF.
-            let at = if r.parts & P_DIR_INDEX != 0 {
-                Some((k.dir, DIR_INDEX_KEY, r.index))
-            } else if r.parts & P_REF != 0 {
-                Some((k.target, INODE_REF_KEY, k.dir))
-            } else {
-                None
-            };
-            if let Some((objectid, ty, offset)) = at {
-                let mut key = Record::with_capacity(3);
-                key.push("objectid", objectid).push("type", ty).push("offset", offset);
-                f = f.at("key", Value::Record(key));
-            }
-            if k.subvol {
-                f = f.ctx("subvolume", true);
-            }
-            f
-        };
-        let mut counts: FastMap<u64, u32> = FastMap::default();
-        let mut missing = st.missing;
-        // Sorted for a stable report order.
-        let mut names: Vec<(NameKey, NameRec)> = st.names.into_iter().collect();
-        names.sort_unstable_by_key(|(k, r)| (k.subvol, k.target, k.dir, r.index, k.digest));
+        // Findings of the end of a tree, sorted by (inode, dir, index) for a stable report.
+        let mut out: Vec<((u64, u64, u64), Finding)> = Vec::new();
+        let names = std::mem::take(&mut st.names);
         for (k, r) in &names {
+            let mut push = |kind: &'static Kind, what: String| {
+                out.push(((k.target, k.dir, r.index), self.name_finding(kind, k, r, what)));
+            };
             if r.parts & P_DIR_ITEM == 0 {
-                report.push(name_finding(&NO_DIR_ITEM, k, r, "name without its DIR_ITEM".into()));
+                push(&NO_DIR_ITEM, "name without its DIR_ITEM".into());
             }
             if r.parts & P_DIR_INDEX == 0 {
-                report.push(name_finding(&NO_DIR_INDEX, k, r, "name without its DIR_INDEX".into()));
+                push(&NO_DIR_INDEX, "name without its DIR_INDEX".into());
             }
             if r.errs & E_DUP != 0 {
-                report.push(name_finding(&DUP_FILENAME, k, r, "dup filename: the same name is recorded twice".into()));
+                push(&DUP_FILENAME, "dup filename: the same name is recorded twice".into());
             }
             if r.errs & E_INDEX != 0 {
-                report.push(name_finding(&INDEX_MISMATCH, k, r, "index mismatch between DIR_INDEX and inode ref".into()));
+                push(&INDEX_MISMATCH, "index mismatch between DIR_INDEX and inode ref".into());
             }
             if k.subvol {
                 continue;
             }
             if r.parts & P_REF == 0 {
-                report.push(name_finding(&NO_INODE_REF, k, r, "directory entry without its inode ref".into()));
+                push(&NO_INODE_REF, "directory entry without its inode ref".into());
             }
-            // A name counts toward nlink when the inode's side has it (its ref) or the directory's
-            // side has it whole (item and index): one lost part is one finding, not also a link
-            // count error.
-            if r.parts & P_REF != 0 || r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
-                *counts.entry(k.target).or_default() += 1;
-            }
-            match st.inodes.get(&k.target) {
+            match st.inodes.get_mut(&k.target) {
                 None => {
-                    if missing.insert(k.target) {
-                        report.push(name_finding(&INODE_MISSING, k, r, "no inode item for a named inode".into()));
+                    if st.missing.insert(k.target) {
+                        push(&INODE_MISSING, "no inode item for a named inode".into());
                     }
                 }
-                Some(&(_, mode)) => {
+                Some(kept) => {
+                    // A name counts toward nlink when the inode's side has it (its ref) or the
+                    // directory's side has it whole (item and index): one lost part is one
+                    // finding, not also a link count error.
+                    if r.parts & P_REF != 0 || r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
+                        kept.names = kept.names.saturating_add(1);
+                    }
                     let has_entry = r.parts & (P_DIR_ITEM | P_DIR_INDEX) != 0;
-                    let ft = mode_to_ftype(mode);
+                    let ft = mode_to_ftype(kept.mode);
                     if r.errs & E_FILETYPE != 0 || (has_entry && ft != 0 && ft != r.ftype) {
-                        report.push(
-                            name_finding(&FILETYPE_MISMATCH, k, r, format!("filetype mismatch: entry type {} but inode mode {mode:o}", r.ftype))
-                                .ctx("expected", ft)
-                                .ctx("found", r.ftype),
-                        );
+                        let what = format!("filetype mismatch: entry type {} but inode mode {:o}", r.ftype, kept.mode);
+                        out.push(((k.target, k.dir, r.index), self.name_finding(&FILETYPE_MISMATCH, k, r, what).ctx("expected", ft).ctx("found", r.ftype)));
                     }
                 }
             }
         }
-        for f in self.pending.drain(..) {
-            report.push(f);
-        }
-        let mut inodes: Vec<(u64, (u32, u32))> = st.inodes.into_iter().collect();
-        inodes.sort_unstable_by_key(|(ino, _)| *ino);
-        for (ino, (nlink, mode)) in inodes {
-            let n = counts.get(&ino).copied().unwrap_or(0);
-            let f = |kind, msg: String| Finding::new(kind, format!("root {tree} inode {ino}: {msg}")).at("tree", tree).at("inode", ino);
+        drop(names);
+        for (&ino, kept) in &st.inodes {
+            let (nlink, n) = (kept.nlink, kept.names);
+            let f = |kind, msg: String| ((ino, 0, 0), Finding::new(kind, format!("root {tree} inode {ino}: {msg}")).at("tree", tree).at("inode", ino));
             if ino == ROOT_DIRID {
                 if n != 0 {
-                    report.push(f(&ROOT_DIR, format!("root dir has {n} names")));
+                    out.push(f(&ROOT_DIR, format!("root dir has {n} names")));
                 }
                 continue;
             }
             if nlink == 0 && n == 0 {
                 if !st.orphans.contains(&ino) {
-                    report.push(f(&NO_ORPHAN_ITEM, "nlink 0, no names and no orphan item".into()));
+                    out.push(f(&NO_ORPHAN_ITEM, "nlink 0, no names and no orphan item".into()));
                 }
                 continue;
             }
             // A directory with nlink >= 2 is already reported when its names agree.
-            if nlink != n && !(mode & S_IFMT == S_IFDIR && nlink >= 2 && n == nlink) {
-                report.push(
-                    f(&LINK_COUNT, format!("link count wrong: nlink {nlink}, {n} names")).ctx("expected", n as u64).ctx("found", nlink as u64),
-                );
+            if nlink != n && !(kept.mode & S_IFMT == S_IFDIR && nlink >= 2 && n == nlink) {
+                let (k, f) = f(&LINK_COUNT, format!("link count wrong: nlink {nlink}, {n} names"));
+                out.push((k, f.ctx("expected", u64::from(n)).ctx("found", u64::from(nlink))));
             }
         }
         if st.saw_items && !st.saw_root_dir {
-            report.push(
+            out.push((
+                (ROOT_DIRID, 0, 0),
                 Finding::new(&ROOT_DIR, format!("root {tree}: root dir {ROOT_DIRID} not found")).at("tree", tree).at("inode", ROOT_DIRID),
-            );
+            ));
+        }
+        out.sort_by_key(|(k, _)| *k);
+        for f in self.pending.drain(..) {
+            report.push(f);
+        }
+        for (_, f) in out {
+            report.push(f);
         }
     }
 }
