@@ -87,18 +87,8 @@ fn kernel_images_are_clean() {
 
 /// FAIL images of the corpus the checks do not catch yet, with the family that will.
 const NOT_YET: &[(&str, &str)] = &[
-    ("011-no-inode-item/default_case.img", "inodes and directories"),
-    ("017-missing-all-file-extent/default_case.img.xz", "inodes: file extent discount"),
-    ("035-inline-bad-ram-bytes/offset_by_one.img", "inodes: nbytes, inline ram_bytes"),
-    ("039-bad-inode-mode/bad_free_space_cache_imode.raw.xz", "inodes: mode of free space cache inodes"),
-    ("039-bad-inode-mode/bad_imodes_in_subvolume_tree.img.xz", "inodes: mode"),
-    ("043-bad-inode-generation/bad_inode_geneartion.img.xz", "inodes: generation"),
-    ("043-bad-inode-generation/bad_inode_transid.img.xz", "inodes: transid"),
     ("045-overlap-csum-item/overlap_csum_item.img.xz", "csum tree: overlaps"),
-    ("049-dir-hard-link/default.img.xz", "directories: nlink"),
     ("063-log-missing-csum/default.img.xz", "log tree: csums of logged extents"),
-    ("067-dupe-filename/default.img.xz", "directories: duplicate names"),
-    ("069-unknown-fs-tree-key/unknown_key_empty.img.xz", "fs trees: unknown key types"),
 ];
 
 #[test]

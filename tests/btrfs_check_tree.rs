@@ -197,7 +197,9 @@ fn named_tree_corruptions() {
                 let v = u32_at(b, at) + 1;
                 b[at..at + 4].copy_from_slice(&v.to_le_bytes());
             })),
-            vec![("btrfs.item_offset", 1, "error")]),
+            // The item is read where the leaf now says it is: the file extent found there is
+            // garbage, and its inode's nbytes no longer adds up.
+            vec![("btrfs.item_offset", 1, "error"), ("btrfs.bad_file_extent", 1, "error"), ("btrfs.nbytes_wrong", 1, "error")]),
         ("parent_key_wrong", Box::new(|i, t| i.edit_block(t.root, None, true, |b| {
                 // The second pointer's key offset: the child starts with another key.
                 let at = HDR + 33 + 9;
@@ -214,6 +216,7 @@ fn named_tree_corruptions() {
             // file extents held lose a reference each; child 1 gains one.
             vec![
                 ("btrfs.tree_cycle", 1, "error"),
+                ("btrfs.lost_subtree_echoes", 1, "info"),
                 ("btrfs.backref_count_mismatch", 1, "error"),
                 ("btrfs.backref_unreferenced", 1, "error"),
                 ("btrfs.extent_ref_mismatch", 2, "error"),
@@ -226,6 +229,7 @@ fn named_tree_corruptions() {
             // its leaf pointed at), and the new address has no extent item.
             vec![
                 ("btrfs.tree_block_unreadable", 1, "error"),
+                ("btrfs.lost_subtree_echoes", 1, "info"),
                 ("btrfs.backref_unreferenced", 4, "error"),
                 ("btrfs.extent_item_missing", 1, "error"),
                 ("btrfs.extent_item_unreferenced", 1, "error"),

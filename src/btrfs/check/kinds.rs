@@ -53,6 +53,8 @@ crate::declare_kinds! {
         "a root item's generation or level disagrees with the block it points to";
     TREE_CYCLE = "btrfs.tree_cycle", Error,
         "a tree block is reached twice within one tree (a cycle or a cross-linked pointer)";
+    LOST_SUBTREE_ECHOES = "btrfs.lost_subtree_echoes", Info,
+        "inode findings inside a subtree that could not be walked were left out: they echo that loss";
     // Log tree.
     LOG_REPLAY_PENDING = "btrfs.log_replay_pending", Info,
         "the filesystem has an unreplayed log tree (log_root != 0): the next mount replays it";

@@ -7,6 +7,7 @@
 mod block_group;
 mod devices;
 mod extent;
+pub mod inode;
 pub mod kinds;
 mod superblock;
 mod tree_block;
@@ -20,7 +21,7 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.iter().chain(extent::ALL).chain(block_group::ALL).chain(devices::ALL).copied().collect()
+    kinds::ALL.iter().chain(extent::ALL).chain(block_group::ALL).chain(devices::ALL).chain(inode::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
@@ -42,7 +43,8 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut extent = extent::ExtentTree::new();
     let mut block_groups = block_group::BlockGroups::new();
     let mut devices = devices::Devices::new();
-    let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices];
+    let mut inodes = inode::Inodes::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices, &mut inodes];
     fs.prefetch_metadata();
     walker::walk_all(&fs, opts.all_copies, families, &mut report);
     Ok(report)

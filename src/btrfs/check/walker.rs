@@ -137,8 +137,13 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
             f.begin_tree(cx, root);
         }
         let per_tree = is_subvolume(root.tree);
+        let findings_before = self.report.findings.len();
+        // Objectid ranges of subtrees not walked (unreadable, a cycle, too damaged): what lies
+        // there is unknown, so per-inode findings in them would only echo the one loss.
+        let mut lost: Vec<(u64, u64)> = Vec::new();
         let mut in_tree = HashSet::new();
         let mut queue = VecDeque::new();
+        // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree)
         queue.push_back((
             root.bytenr,
             Expect {
@@ -151,9 +156,12 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 is_root: true,
                 root_item: root.key.is_some(),
             },
+            None::<DiskKey>,
         ));
-        while let Some((bytenr, expect)) = queue.pop_front() {
+        while let Some((bytenr, expect, high)) = queue.pop_front() {
+            let range = (expect.first_key.map_or(0, |k| k.objectid.get()), high.map_or(u64::MAX, |k| k.objectid.get()));
             if !in_tree.insert(bytenr) {
+                lost.push(range);
                 self.report.push(
                     Finding::new(&TREE_CYCLE, format!("block {bytenr} is reached twice in tree {}", root.tree))
                         .at("logical", bytenr)
@@ -171,6 +179,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
             let block = match cx.fs.read_block(bytenr) {
                 Ok(b) => b,
                 Err(e) => {
+                    lost.push(range);
                     if first_visit {
                         let mut f = Finding::new(&TREE_BLOCK_UNREADABLE, e.to_string()).at("logical", bytenr).at("tree", root.tree);
                         if let Some(p) = expect.parent {
@@ -183,6 +192,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
             };
             if first_visit {
                 if !tree_block::check(cx, &block, &expect, self.report) {
+                    lost.push(range);
                     continue;
                 }
                 for f in self.families.iter_mut() {
@@ -190,7 +200,8 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 }
             }
             let level = block.node.level();
-            for (slot, p) in block.node.ptrs().iter().enumerate() {
+            let ptrs = block.node.ptrs();
+            for (slot, p) in ptrs.iter().enumerate() {
                 if first_visit {
                     for f in self.families.iter_mut() {
                         f.ptr(cx, root, &block, slot, p);
@@ -208,6 +219,7 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                         is_root: false,
                         root_item: false,
                     },
+                    ptrs.get(slot + 1).map(|n| n.key).or(high),
                 ));
             }
             for (slot, item) in block.node.items().iter().enumerate() {
@@ -224,6 +236,39 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
         }
         for f in self.families.iter_mut() {
             f.end_tree(cx, root, self.report);
+        }
+        if per_tree && !lost.is_empty() {
+            self.leave_out_echoes(root, findings_before, &lost);
+        }
+    }
+
+    /// Removes the per-inode findings of this tree that fall in a lost subtree's objectid range
+    /// and says, in one info finding, how many were left out and why.
+    fn leave_out_echoes(&mut self, root: &TreeRoot, from: usize, lost: &[(u64, u64)]) {
+        let in_lost = |f: &Finding| {
+            let tree = matches!(f.location.get("tree"), Some(crate::record::Value::U64(t)) if *t == root.tree);
+            // A name lives with both its directory and its inode: either side lost loses it.
+            let ids = [f.location.get("inode"), f.context.get("dir")];
+            tree && ids.iter().flatten().any(|v| match v {
+                crate::record::Value::U64(id) => lost.iter().any(|&(lo, hi)| (lo..=hi).contains(id)),
+                _ => false,
+            })
+        };
+        let tail = self.report.findings.split_off(from);
+        let before = tail.len();
+        self.report.findings.extend(tail.into_iter().filter(|f| !in_lost(f)));
+        let left_out = before - (self.report.findings.len() - from);
+        if left_out > 0 {
+            let ranges: Vec<String> = lost.iter().map(|(lo, hi)| format!("{lo}..={hi}")).collect();
+            self.report.push(
+                Finding::new(&LOST_SUBTREE_ECHOES, format!(
+                    "tree {}: {left_out} inode findings inside subtrees that could not be walked (objectids {}) left out",
+                    root.tree,
+                    ranges.join(", ")
+                ))
+                .at("tree", root.tree)
+                .ctx("left_out", left_out as u64),
+            );
         }
     }
 }
