@@ -448,7 +448,14 @@ impl Filesystem<'_> {
             let len = c.stripe_size();
             for s in stripes {
                 if let Some(d) = self.devices.get(&s.devid) {
-                    d.dev.will_need(s.offset, len);
+                    // In slices, so each request returns soon and the walk's own faults are
+                    // served between them.
+                    const SLICE: u64 = 8 << 20;
+                    let mut off = 0;
+                    while off < len {
+                        d.dev.will_need(s.offset.saturating_add(off), SLICE.min(len - off));
+                        off += SLICE;
+                    }
                 }
             }
         }

@@ -24,7 +24,8 @@ pub enum ReadError {
 }
 
 enum Backing {
-    Mmap(Mmap),
+    /// The mapping, and the file it maps (kept to find holes: see `will_need`).
+    Mmap(Mmap, File),
     Pread(File),
 }
 
@@ -70,7 +71,7 @@ impl Device {
             // inconsistent bytes, which every parser must survive anyway, never write memory we
             // do not own. Users who need stable reads of a changing device pass --no-mmap.
             match unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) } {
-                Ok(map) => Backing::Mmap(map),
+                Ok(map) => Backing::Mmap(map, file),
                 // No address space for the whole device (an address-space limit, a huge device
                 // on a small machine): read it with pread instead, the output is the same.
                 Err(_) => Backing::Pread(file),
@@ -94,10 +95,12 @@ impl Device {
     /// requests instead of one fault at a time (a tree walk visits blocks out of disk order).
     /// A hint only: errors are ignored, and pread-backed devices do nothing.
     pub fn will_need(&self, offset: u64, len: u64) {
-        if let Backing::Mmap(map) = &self.backing {
+        if let Backing::Mmap(map, file) = &self.backing {
             let end = offset.saturating_add(len).min(self.size);
-            if offset < end {
-                let _ = map.advise_range(memmap2::Advice::WillNeed, offset as usize, (end - offset) as usize);
+            // Image files are often sparse: ask only for the parts that hold data, so that holes
+            // (unused chunk space) cost no page-cache filling.
+            for (start, stop) in data_ranges(file, offset, end) {
+                let _ = map.advise_range(memmap2::Advice::WillNeed, start as usize, (stop - start) as usize);
             }
         }
     }
@@ -108,7 +111,7 @@ impl Device {
             return Err(ReadError::OutOfRange { offset, len, size: self.size });
         }
         match &self.backing {
-            Backing::Mmap(map) => {
+            Backing::Mmap(map, _) => {
                 let start = offset as usize;
                 Ok(Cow::Borrowed(&map[start..start + len]))
             }
@@ -129,4 +132,32 @@ impl Device {
         let avail = self.size.saturating_sub(offset).min(len as u64) as usize;
         self.read(offset.min(self.size), avail)
     }
+}
+
+/// The data (non-hole) ranges of `[start, end)` in a file, by `SEEK_DATA`/`SEEK_HOLE`; the whole
+/// range when the file system or device cannot tell. Moves the file offset, which no read of
+/// ours uses (reads go through the mapping or pread).
+fn data_ranges(file: &File, start: u64, end: u64) -> Vec<(u64, u64)> {
+    use rustix::fs::{seek, SeekFrom};
+    let mut out = Vec::new();
+    let mut pos = start;
+    while pos < end {
+        let data = match seek(file, SeekFrom::Data(pos)) {
+            Ok(d) => d,
+            // ENXIO: no data past pos.
+            Err(rustix::io::Errno::NXIO) => break,
+            // The system cannot tell: take the rest as data.
+            Err(_) => {
+                out.push((pos, end));
+                break;
+            }
+        };
+        if data >= end {
+            break;
+        }
+        let stop = seek(file, SeekFrom::Hole(data)).map_or(end, |h| h.min(end));
+        out.push((data, stop));
+        pos = stop.max(data + 1);
+    }
+    out
 }
