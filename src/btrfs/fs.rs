@@ -449,11 +449,13 @@ impl Filesystem<'_> {
             for s in stripes {
                 if let Some(d) = self.devices.get(&s.devid) {
                     // In slices, so each request returns soon and the walk's own faults are
-                    // served between them.
+                    // served between them; never past the device (a hostile chunk may claim
+                    // petabytes).
                     const SLICE: u64 = 8 << 20;
-                    let mut off = 0;
-                    while off < len {
-                        d.dev.will_need(s.offset.saturating_add(off), SLICE.min(len - off));
+                    let end = s.offset.saturating_add(len).min(d.dev.size());
+                    let mut off = s.offset;
+                    while off < end {
+                        d.dev.will_need(off, SLICE.min(end - off));
                         off += SLICE;
                     }
                 }
