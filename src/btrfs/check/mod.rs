@@ -4,7 +4,9 @@
 //! Families so far: the superblock copies (`superblock.rs`), the chunk map bootstrap, tree
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
+pub mod csum;
 pub mod kinds;
+mod ranges;
 mod superblock;
 mod tree_block;
 pub mod walker;
@@ -17,7 +19,7 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.to_vec()
+    kinds::ALL.iter().chain(csum::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
@@ -36,7 +38,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
         );
     }
     // The families fed by the one walk.
-    let families: &mut [&mut dyn walker::Family] = &mut [];
+    let mut csum = csum::Csum::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut csum];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }

@@ -234,7 +234,8 @@ fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoo
     };
     // A root being dropped (drop_progress set) or with no references may point at blocks
     // already freed: btrfs check walks only what is left of it; we do not walk it yet.
-    if refs == 0 || drop_objectid != 0 {
+    // Log root items carry refs 0 (nothing counts references to a log tree): walk them anyway.
+    if (refs == 0 && in_tree != TREE_LOG_OBJECTID) || drop_objectid != 0 {
         return None;
     }
     let tree = if in_tree == TREE_LOG_OBJECTID { TREE_LOG_OBJECTID } else { key.objectid.get() };
