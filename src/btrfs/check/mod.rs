@@ -5,6 +5,7 @@
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
 pub mod csum;
+pub mod free_space;
 pub mod kinds;
 mod ranges;
 mod superblock;
@@ -19,7 +20,7 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.iter().chain(csum::ALL).copied().collect()
+    kinds::ALL.iter().chain(csum::ALL).chain(free_space::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
@@ -39,7 +40,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
     }
     // The families fed by the one walk.
     let mut csum = csum::Csum::new();
-    let families: &mut [&mut dyn walker::Family] = &mut [&mut csum];
+    let mut free_space = free_space::FreeSpace::new();
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut csum, &mut free_space];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }
