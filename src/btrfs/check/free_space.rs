@@ -268,11 +268,6 @@ impl FreeSpace {
         }
     }
 
-    /// The block group `[start, start+len)`, if there is exactly that one.
-    fn bg_exact(&self, start: u64, len: u64) -> bool {
-        self.bgs.binary_search(&(start, start.saturating_add(len))).is_ok()
-    }
-
     /// Compares one block group's recorded free ranges (merged) with what the extent tree
     /// leaves free; `what` names the record for messages.
     fn compare(&self, bg: Range, recorded: &[Range], ignore: &[Range], what: &str, report: &mut Report) {

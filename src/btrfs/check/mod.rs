@@ -5,6 +5,7 @@
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
 pub mod csum;
+pub mod data_csum;
 pub mod free_space;
 pub mod kinds;
 mod ranges;
@@ -20,11 +21,11 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.iter().chain(csum::ALL).chain(free_space::ALL).copied().collect()
+    kinds::ALL.iter().chain(csum::ALL).chain(free_space::ALL).chain(data_csum::ALL).copied().collect()
 }
 
 /// Checks a btrfs device set.
-pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
+pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let fs = Filesystem::open(set)?;
     let mut report = Report::new();
     superblock::check(&fs, &mut report);
@@ -41,7 +42,8 @@ pub fn run(set: &DeviceSet, _opts: &CheckOptions) -> crate::Result<Report> {
     // The families fed by the one walk.
     let mut csum = csum::Csum::new();
     let mut free_space = free_space::FreeSpace::new();
-    let families: &mut [&mut dyn walker::Family] = &mut [&mut csum, &mut free_space];
+    let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
+    let families: &mut [&mut dyn walker::Family] = &mut [&mut csum, &mut free_space, &mut data_csum];
     walker::walk_all(&fs, families, &mut report);
     Ok(report)
 }
