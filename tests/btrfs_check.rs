@@ -93,7 +93,6 @@ fn kernel_images_are_clean() {
 
 /// FAIL images of the corpus the checks do not catch yet, with the family that will.
 const NOT_YET: &[(&str, &str)] = &[
-    ("001-bad-file-extent-bytenr/default_case.img", "extent tree: file extents vs extent items"),
     ("011-no-inode-item/default_case.img", "inodes and directories"),
     ("017-missing-all-file-extent/default_case.img.xz", "inodes: file extent discount"),
     ("027-bad-extent-inline-ref-type/bad-extent-inline-ref-type.raw.xz", "extent tree: inline backrefs"),

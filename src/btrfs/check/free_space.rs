@@ -168,7 +168,8 @@ impl Family for FreeSpace {
         if ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE != 0 && ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID != 0 {
             self.check_tree(&ignore, report);
         }
-        if !self.cache_headers.is_empty() {
+        // A metadump holds no file data, so no cache pages.
+        if !self.cache_headers.is_empty() && cx.fs.metadump.is_none() {
             self.check_cache(cx.fs, &ignore, report);
         }
     }
