@@ -131,10 +131,8 @@ impl Family for FreeSpace {
         let (s, off) = (key.objectid.get(), key.offset.get());
         let end = s.saturating_add(off);
         match (root.tree, key.type_) {
-            (EXTENT_TREE_OBJECTID | BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) => {
-                if BlockGroupItem::ref_from_prefix(data).is_ok() {
-                    self.bgs.push((s, end));
-                }
+            (EXTENT_TREE_OBJECTID | BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) if BlockGroupItem::ref_from_prefix(data).is_ok() => {
+                self.bgs.push((s, end));
             }
             (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY) => self.allocated.push((s, end)),
             (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => self.allocated.push((s, s.saturating_add(u64::from(cx.fs.nodesize)))),
@@ -319,6 +317,7 @@ impl FreeSpace {
             prev_end = prev_end.max(e);
         }
         ranges::merge(&mut self.bitmap_runs);
+        let extents = self.extents_merged();
         let mut with_info = vec![false; self.bgs.len()];
         for (n, info) in self.infos.iter().enumerate() {
             let (s, e) = (info.start, info.start.saturating_add(info.len));
@@ -373,7 +372,7 @@ impl FreeSpace {
                     .ctx("found", wrong_kind as u64),
                 );
             }
-            let ext = ranges::clip(&self.extents_merged(), s, e);
+            let ext = ranges::clip(&extents, s, e);
             let runs = ranges::clip(&self.bitmap_runs, s, e);
             let counted = if bitmaps { runs.len() } else { items[lo..hi].iter().filter(|x| !x.1).count() };
             if !outside && counted as u64 != u64::from(info.extent_count) {
