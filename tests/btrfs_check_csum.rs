@@ -434,6 +434,46 @@ fn free_space_extent_count_wrong() {
 }
 
 #[test]
+fn free_space_info_missing() {
+    let Some(img) = base() else { return };
+    let (leaf, slot, _, _) = data_free_extent(&img);
+    img.edit_leaf(leaf, |items| {
+        // The data block group's info and every extent item after it, up to the next info.
+        let i = (0..slot).rev().find(|&i| key_type(&items[i].0) == 198).expect("info");
+        let mut j = i + 1;
+        while j < items.len() && key_type(&items[j].0) != 198 {
+            j += 1;
+        }
+        items.drain(i..j);
+    });
+    img.expect(&[], &["btrfs.free_space_info_missing"]);
+}
+
+#[test]
+fn free_space_flags_say_bitmaps() {
+    let Some(img) = base() else { return };
+    let (leaf, slot, _, _) = data_free_extent(&img);
+    img.edit_leaf(leaf, |items| {
+        let i = (0..slot).rev().find(|&i| key_type(&items[i].0) == 198).expect("info");
+        items[i].1[4] |= 1; // USING_BITMAPS
+    });
+    img.expect(&[], &["btrfs.free_space_flags"]);
+}
+
+/// A csum item whose size is not a multiple of the csum size: its csums cannot be used, so the
+/// sectors it should cover have none.
+#[test]
+fn csum_item_bad_size() {
+    let Some(img) = base() else { return };
+    let (a, _) = file_extent(&img, 303104);
+    let (leaf, slot, _) = csum_item_of(&img, a);
+    img.edit_leaf(leaf, |items| {
+        items[slot].1.pop();
+    });
+    img.expect(&[], &["btrfs.csum_item_size", "btrfs.csum_missing"]);
+}
+
+#[test]
 fn data_sector_flipped() {
     let Some(img) = base() else { return };
     let (a, _) = file_extent(&img, 303104);
