@@ -355,7 +355,9 @@ fn csum_missing_at_extent_end() {
     img.expect(&[], &["btrfs.csum_missing"]);
 }
 
-/// The gap btrfs check misses: csums begin one sector after the extent's start.
+/// The gap btrfs check misses: csums begin one sector after the extent's start. btrfs-progs
+/// 6.2 `check --readonly` exits 0 on this image (it looks up the csum item at or before the
+/// extent start and counts from there); the kernel fails every read of that sector.
 #[test]
 fn csum_partial_gap_at_extent_start() {
     let Some(img) = base() else { return };
@@ -364,6 +366,18 @@ fn csum_partial_gap_at_extent_start() {
     assert!(a - start >= 2 * SECTOR, "a's extent must not start its csum item");
     split_csum(&img, a, 1);
     img.expect(&[], &["btrfs.csum_missing"]);
+    // The finding names the gap and the extent it opens.
+    let out = Command::new(env!("CARGO_BIN_EXE_ondisk")).args(["check", "--json"]).args(&img.paths).output().expect("ondisk check");
+    let f: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["kind"] == "btrfs.csum_missing")
+        .expect("finding");
+    assert_eq!((f["location"]["logical"].as_u64(), f["context"]["length"].as_u64(), f["context"]["extent"].as_u64()), (Some(a), Some(SECTOR), Some(a)));
+    // For the record: what btrfs-progs says about the same image (not asserted).
+    if let Ok(o) = Command::new("btrfs").args(["check", "--readonly"]).args(&img.paths).output() {
+        eprintln!("btrfs check --readonly on a gap at an extent's start: exit {:?}", o.status.code());
+    }
 }
 
 #[test]

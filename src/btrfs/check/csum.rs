@@ -215,7 +215,8 @@ impl Family for Csum {
         let mut holders = self.data_extents.clone();
         holders.append(&mut self.log_extents);
         ranges::merge(&mut holders);
-        ranges::merge(&mut self.data_extents);
+        // Unmerged, in start order: findings name the one extent a gap lies in.
+        self.data_extents.sort_unstable();
         for (s, e) in ranges::subtract(&covered, &holders) {
             report.push(
                 Finding::new(&CSUM_NO_EXTENT, format!("there are no extents for csum range {s}-{e}"))
@@ -227,8 +228,8 @@ impl Family for Csum {
         ranges::merge(&mut self.needs);
         for (s, e) in ranges::subtract(&self.needs, &covered) {
             // Name the data extent the gap lies in, so a gap at an extent's start reads as such.
-            let i = self.data_extents.partition_point(|r| r.1 <= s);
-            let ext = self.data_extents.get(i).filter(|r| r.0 <= s);
+            let i = self.data_extents.partition_point(|r| r.0 <= s);
+            let ext = i.checked_sub(1).and_then(|i| self.data_extents.get(i)).filter(|r| s < r.1);
             let mut f = Finding::new(
                 &CSUM_MISSING,
                 match ext {
