@@ -591,3 +591,43 @@ fn space_cache_v1_bad_crc_is_discarded() {
     let (errors, _) = img.expect(&[], &["btrfs.space_cache_invalid"]);
     assert_eq!(errors, 0);
 }
+
+/// A csum for a sector of a prealloc extent nobody has written (k-rich: fallocated files).
+#[test]
+fn csum_on_prealloc_extent() {
+    let Some(img) = Img::shared("k-rich") else { return };
+    let csums: Vec<(u64, u64, u64, usize)> = img
+        .items_of(7, "EXTENT_CSUM")
+        .map(|v| (v["start"].as_u64().unwrap(), v["end"].as_u64().unwrap(), v["block"].as_u64().unwrap(), v["slot"].as_u64().unwrap() as usize))
+        .collect();
+    let target = img
+        .items_of(5, "EXTENT_DATA")
+        .filter(|v| v["type_text"] == "prealloc")
+        .map(|v| v["disk_bytenr"].as_u64().unwrap() + v["offset"].as_u64().unwrap())
+        .find(|l| !csums.iter().any(|c| c.0 <= *l && *l < c.1 + SECTOR) && csums.iter().any(|c| c.1 < *l))
+        .expect("an unwritten prealloc sector after some csum");
+    // Insert right after the last csum item before it, in that item's leaf.
+    let before = csums.iter().filter(|c| c.1 < target).max_by_key(|c| c.0).unwrap();
+    img.edit_leaf(before.2, |items| {
+        let mut key = items[before.3].0;
+        set_key_offset(&mut key, target);
+        items.insert(before.3 + 1, (key, vec![0x22; CS]));
+    });
+    img.expect(&[], &["btrfs.csum_unexpected", "btrfs.free_space_orphan"]);
+}
+
+/// A logged extent whose csum item is dropped from the log (k-logtree: fsynced files).
+#[test]
+fn log_csum_missing() {
+    let Some(img) = Img::shared("k-logtree") else { return };
+    let log = u64::MAX - 5; // TREE_LOG_OBJECTID (-6)
+    let it = img
+        .items_of(log, "EXTENT_CSUM")
+        .find(|v| v["slot"].as_u64().unwrap() > 0)
+        .expect("a log csum item that is not the leaf's first");
+    let slot = it["slot"].as_u64().unwrap() as usize;
+    img.edit_leaf(it["block"].as_u64().unwrap(), |items| {
+        items.remove(slot);
+    });
+    img.expect(&[], &["btrfs.log_csum_missing", "btrfs.log_replay_pending", "btrfs.free_space_orphan"]);
+}
