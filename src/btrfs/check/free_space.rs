@@ -422,15 +422,36 @@ impl FreeSpace {
 
     fn check_cache(&mut self, fs: &Filesystem, ignore: &[Range], report: &mut Report) {
         let sb = fs.sb.sb();
+        let ro = sb.compat_ro_flags.get();
         // The kernel clears every v1 cache when the superblock's cache_generation is stale.
-        let sb_ok = sb.cache_generation.get() == sb.generation.get();
+        if ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE != 0 {
+            return; // with the free space tree the kernel never reads v1 caches.
+        }
+        if sb.cache_generation.get() != sb.generation.get() {
+            report.push(
+                Finding::new(
+                    &SPACE_CACHE_INVALID,
+                    format!(
+                        "{} v1 space caches will be discarded: superblock cache_generation {} is not generation {}",
+                        self.cache_headers.len(),
+                        sb.cache_generation.get(),
+                        sb.generation.get()
+                    ),
+                )
+                .ctx("generation", sb.generation.get()),
+            );
+            return;
+        }
         self.cache_extents.sort_unstable_by_key(|x| (x.ino, x.file_off));
         let headers = std::mem::take(&mut self.cache_headers);
         for h in &headers {
             let bg = self.bgs.get(self.bgs.partition_point(|b| b.0 < h.bg)).copied().filter(|b| b.0 == h.bg);
             let Some(bg) = bg else {
+                // Never read (the kernel looks caches up by block group), so only a warning:
+                // btrfs check does not look for these at all.
                 report.push(
                     Finding::new(&SPACE_CACHE_BAD, format!("space cache header for {} names no block group", h.bg))
+                        .severity(crate::findings::Severity::Warning)
                         .at("logical", h.bg)
                         .at("inode", h.ino),
                 );
@@ -445,10 +466,6 @@ impl FreeSpace {
             };
             if isize == 0 || h.num_entries == 0 {
                 continue; // empty: the kernel builds the block group's free space itself.
-            }
-            if !sb_ok {
-                report.push(invalid(format!("superblock cache_generation {} is not generation {}", sb.cache_generation.get(), sb.generation.get())));
-                continue;
             }
             if igen != h.generation {
                 report.push(invalid(format!("inode generation {igen} does not match cache generation {}", h.generation)));
