@@ -447,6 +447,38 @@ fn free_space_extent_count_wrong() {
     img.expect(&[], &["btrfs.free_space_extent_count"]);
 }
 
+/// A free space extent reaching past the end of its block group (the last one of the image).
+#[test]
+fn free_space_extent_outside_block_group() {
+    let Some(img) = base() else { return };
+    let (leaf, slot, _, len) = data_free_extent(&img);
+    img.edit_leaf(leaf, |items| set_key_offset(&mut items[slot].0, len + SECTOR));
+    img.expect(&[], &["btrfs.free_space_outside"]);
+}
+
+/// Two free space extents of the metadata block group made to overlap: the second now also
+/// claims the allocated blocks between them.
+#[test]
+fn free_space_extents_overlap() {
+    let Some(img) = base() else { return };
+    let exts: Vec<&Value> = img.items_of(10, "FREE_SPACE_EXTENT").collect();
+    let (i, prev) = exts
+        .windows(2)
+        .enumerate()
+        .find(|(_, w)| w[0]["block"] == w[1]["block"] && w[0]["key"]["objectid"].as_u64().unwrap() + w[0]["key"]["offset"].as_u64().unwrap() < w[1]["key"]["objectid"].as_u64().unwrap())
+        .map(|(i, w)| (i + 1, w[0]))
+        .expect("two free extents with allocated space between them");
+    let (ps, pl) = (prev["key"]["objectid"].as_u64().unwrap(), prev["key"]["offset"].as_u64().unwrap());
+    let (s, l) = (exts[i]["key"]["objectid"].as_u64().unwrap(), exts[i]["key"]["offset"].as_u64().unwrap());
+    let slot = exts[i]["slot"].as_u64().unwrap() as usize;
+    let new_start = ps + pl - SECTOR;
+    img.edit_leaf(exts[i]["block"].as_u64().unwrap(), |items| {
+        items[slot].0[..8].copy_from_slice(&new_start.to_le_bytes());
+        set_key_offset(&mut items[slot].0, s + l - new_start);
+    });
+    img.expect(&[], &["btrfs.free_space_overlap", "btrfs.free_space_allocated"]);
+}
+
 #[test]
 fn free_space_info_missing() {
     let Some(img) = base() else { return };

@@ -5,7 +5,9 @@
 //! bytes; METADATA_ITEM: nodesize) minus the superblock mirror stripes that fall inside it, which
 //! the kernel never hands out (`exclude_super_stripes`: the 64KiB stripe holding each mirror,
 //! the full stripe for RAID5/6). Those stripes are treated as "either way": neither their
-//! absence from the free space tree nor their presence is a finding.
+//! absence from the free space tree nor their presence is a finding — the kernel records a new
+//! block group's whole range as free in the tree and drops the stripes only when it loads the
+//! tree into memory, while mkfs leaves them out; both are correct.
 //!
 //! The free space tree: one FREE_SPACE_INFO per block group (extent_count, flags with
 //! USING_BITMAPS), then FREE_SPACE_EXTENT items (key = free range) or FREE_SPACE_BITMAP items
@@ -317,7 +319,6 @@ impl FreeSpace {
             prev_end = prev_end.max(e);
         }
         ranges::merge(&mut self.bitmap_runs);
-        let extents = self.extents_merged();
         let mut with_info = vec![false; self.bgs.len()];
         for (n, info) in self.infos.iter().enumerate() {
             let (s, e) = (info.start, info.start.saturating_add(info.len));
@@ -372,7 +373,10 @@ impl FreeSpace {
                     .ctx("found", wrong_kind as u64),
                 );
             }
-            let ext = ranges::clip(&extents, s, e);
+            // The extents this info owns (starting inside it), cut at its end: one running past it
+            // is reported above and must not count as free space of the next group.
+            let mut ext: Vec<Range> = items[lo..hi].iter().filter(|x| !x.1).map(|x| (x.0 .0, x.0 .1.min(e))).collect();
+            ranges::merge(&mut ext);
             let runs = ranges::clip(&self.bitmap_runs, s, e);
             let counted = if bitmaps { runs.len() } else { items[lo..hi].iter().filter(|x| !x.1).count() };
             // With items of the wrong kind or outside the group the count means nothing more.
@@ -412,12 +416,6 @@ impl FreeSpace {
                 );
             }
         }
-    }
-
-    fn extents_merged(&self) -> Vec<Range> {
-        let mut v = self.extents.clone();
-        ranges::merge(&mut v);
-        v
     }
 
     fn check_cache(&mut self, fs: &Filesystem, ignore: &[Range], report: &mut Report) {
