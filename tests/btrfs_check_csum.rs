@@ -171,6 +171,32 @@ impl Img {
             .collect()
     }
 
+    /// RAID5: (device index, physical) of the data stripe holding `logical` and of the P
+    /// parity of its row.
+    fn phys_raid5(&self, logical: u64) -> ((usize, u64), (usize, u64)) {
+        let devids = self.devids();
+        let c = self
+            .items_of(3, "CHUNK_ITEM")
+            .find(|c| {
+                let s = c["key"]["offset"].as_u64().unwrap();
+                (s..s + c["length"].as_u64().unwrap()).contains(&logical)
+            })
+            .expect("chunk");
+        assert!(c["type_text"].as_str().unwrap().contains("RAID5"));
+        let stripes = c["stripes"].as_array().unwrap();
+        let (n, slen) = (stripes.len() as u64, c["stripe_len"].as_u64().unwrap());
+        let off = logical - c["key"]["offset"].as_u64().unwrap();
+        let data = n - 1;
+        let (nr, in_stripe) = (off / slen, off % slen);
+        let (row, col) = (nr / data, nr % data);
+        let at = |idx: u64| {
+            let st = &stripes[idx as usize];
+            let dev = devids.iter().position(|d| *d == st["devid"].as_u64().unwrap()).expect("devid");
+            (dev, st["offset"].as_u64().unwrap() + row * slen + in_stripe)
+        };
+        (at((col + row) % n), at((data + row) % n))
+    }
+
     fn read(&self, dev: usize, phys: u64, len: usize) -> Vec<u8> {
         let f = std::fs::File::open(&self.paths[dev]).unwrap();
         let mut b = vec![0; len];
@@ -662,4 +688,30 @@ fn log_csum_missing() {
         items.remove(slot);
     });
     img.expect(&[], &["btrfs.log_csum_missing", "btrfs.log_replay_pending", "btrfs.free_space_orphan"]);
+}
+
+/// RAID5: a bad data sector that the parity rebuilds is a warning (the kernel repairs it on
+/// read); with the parity bad too it is an error.
+#[test]
+fn raid5_bad_data_rebuilt_from_parity_is_a_warning() {
+    let Some(img) = Img::shared("k-raid5") else { return };
+    let csums: Vec<(u64, u64)> = img.items_of(7, "EXTENT_CSUM").map(|v| (v["start"].as_u64().unwrap(), v["end"].as_u64().unwrap())).collect();
+    let sector = img
+        .items_of(5, "EXTENT_DATA")
+        .filter(|v| v["type_text"] == "regular" && v["compression"] == 0 && v["disk_bytenr"].as_u64().unwrap_or(0) != 0)
+        .map(|v| v["disk_bytenr"].as_u64().unwrap() + v["offset"].as_u64().unwrap())
+        .find(|l| csums.iter().any(|c| c.0 <= *l && *l < c.1))
+        .expect("a checksummed data sector");
+    let ((dev, p), (pdev, pp)) = img.phys_raid5(sector + 10);
+    let flip = |dev: usize, p: u64| {
+        let mut b = img.read(dev, p, 1);
+        b[0] ^= 0x5a;
+        img.write(dev, p, &b);
+    };
+    flip(dev, p);
+    let (errors, warnings) = img.expect(&["--check-data-csum"], &["btrfs.data_csum_mismatch", "btrfs.free_space_orphan"]);
+    assert_eq!((errors, warnings), (0, 1 + 3));
+    flip(pdev, pp);
+    let (errors, warnings) = img.expect(&["--check-data-csum"], &["btrfs.data_csum_mismatch", "btrfs.free_space_orphan"]);
+    assert_eq!((errors, warnings), (1, 3));
 }

@@ -61,7 +61,7 @@ fn flush(run: &mut Option<Run>, report: &mut Report) {
     let Some(r) = run.take() else { return };
     let (kind, sev, what) = match r.state {
         State::Good => return,
-        State::MirrorBad => (&DATA_CSUM_MISMATCH, Severity::Warning, "csum mismatch on some copies (a good mirror exists)"),
+        State::MirrorBad => (&DATA_CSUM_MISMATCH, Severity::Warning, "csum mismatch on some copies (a good mirror or the RAID5/6 parity has it)"),
         State::Bad => (&DATA_CSUM_MISMATCH, Severity::Error, "csum mismatch on every copy"),
         State::Unreadable => (&DATA_UNREADABLE, Severity::Error, "no copy readable"),
     };
@@ -137,7 +137,7 @@ fn verify_item(fs: &Filesystem, csum: crate::btrfs::csum::CsumType, start: u64, 
         for j in 0..n {
             let sector = logical + j * ss;
             let stored = &sums[((i + j) as usize) * cs..((i + j) as usize + 1) * cs];
-            let mut good = 0;
+            let mut good = 0u32;
             let mut bad = Vec::new();
             for (m, c) in copies.iter().enumerate() {
                 let off = (j * ss) as usize;
@@ -146,6 +146,11 @@ fn verify_item(fs: &Filesystem, csum: crate::btrfs::csum::CsumType, start: u64, 
                     Some(_) => bad.push(m),
                     None => {}
                 }
+            }
+            // RAID5/6: a bad data stripe the P parity and the row's other data rebuild is
+            // repaired by the kernel on read, like a bad mirror.
+            if good == 0 && !bad.is_empty() && rebuild_raid56(fs, sector, ss).is_some_and(|d| csum.verify(stored, &d)) {
+                good += 1;
             }
             let state = match (good, bad.is_empty()) {
                 (0, true) => State::Unreadable,
@@ -165,4 +170,33 @@ fn verify_item(fs: &Filesystem, csum: crate::btrfs::csum::CsumType, start: u64, 
         }
         i += n;
     }
+}
+
+/// The sector at `logical` of a RAID5/6 chunk rebuilt from the P parity and the other data
+/// stripes of its row (`None` when not RAID5/6 or something cannot be read).
+fn rebuild_raid56(fs: &Filesystem, logical: u64, ss: u64) -> Option<Vec<u8>> {
+    let chunk = fs.chunks.lookup(logical)?;
+    let pos = chunk.raid56_position(logical)?;
+    let (_, _, devid, phys) = *pos.parity.first()?;
+    let len = usize::try_from(ss).ok()?;
+    let mut out = fs.devices.get(&devid)?.dev.read(phys, len).ok()?.into_owned();
+    if out.len() != len {
+        return None;
+    }
+    let nparity: u64 = if chunk.type_ & BLOCK_GROUP_RAID5 != 0 { 1 } else { 2 };
+    let data = (chunk.stripes.len() as u64).checked_sub(nparity)?.max(1);
+    let slen = chunk.stripe_len.max(1);
+    let in_stripe = (logical - chunk.logical) % slen;
+    for j in (0..data).filter(|&j| j != pos.data_index) {
+        let other = chunk.logical.checked_add((pos.row.checked_mul(data)?.checked_add(j)?).checked_mul(slen)?.checked_add(in_stripe)?)?;
+        let copies = fs.read_logical_copies(other, len).ok()?;
+        let bytes = copies.into_iter().find_map(|c| c.ok())?;
+        if bytes.len() != len {
+            return None;
+        }
+        for (o, b) in out.iter_mut().zip(bytes.iter()) {
+            *o ^= b;
+        }
+    }
+    Some(out)
 }
