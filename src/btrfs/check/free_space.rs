@@ -183,14 +183,14 @@ fn bitmap_runs(data: &[u8], start: u64, ss: u64, bits: u64, out: &mut Vec<Range>
         match (set, run) {
             (true, None) => run = Some(i),
             (false, Some(r)) => {
-                out.push((start + r * ss, start + i * ss));
+                out.push((start.saturating_add(r * ss), start.saturating_add(i * ss)));
                 run = None;
             }
             _ => {}
         }
     }
     if let Some(r) = run {
-        out.push((start + r * ss, start + bits * ss));
+        out.push((start.saturating_add(r * ss), start.saturating_add(bits * ss)));
     }
 }
 
