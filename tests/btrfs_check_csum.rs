@@ -592,6 +592,12 @@ fn fst_leftovers_of_mkfs_bootstrap_chunks_are_warnings() {
     let Some(img) = Img::shared("k-rich") else { return };
     let (_, warnings) = img.expect(&[], &["btrfs.free_space_orphan"]);
     assert_eq!(warnings, 2);
+    // misc-tests/051's metadump (made by mkfs 6.x, the image 6.19 prints the line for).
+    let Some(s) = shared() else { return };
+    let md = s.join("corpus/btrfs-progs/misc-tests/051-warning-rw-subvol-received-uuid/subvol-rw-recv.img");
+    let out = Command::new(env!("CARGO_BIN_EXE_ondisk")).args(["check", "--json"]).arg(&md).output().expect("ondisk check");
+    let sum: Value = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["type"] == "summary").expect("summary");
+    assert_eq!((sum["errors"].as_u64(), sum["warnings"].as_u64(), sum["kinds"]["btrfs.free_space_orphan"].as_u64()), (Some(0), Some(2), Some(2)));
 }
 
 /// The v1 space cache pages of the block group whose cache has extent entries.
