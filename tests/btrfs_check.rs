@@ -87,8 +87,6 @@ fn kernel_images_are_clean() {
 
 /// FAIL images of the corpus the checks do not catch yet, with the family that will.
 const NOT_YET: &[(&str, &str)] = &[
-    ("045-overlap-csum-item/overlap_csum_item.img.xz", "csum tree: overlaps"),
-    ("063-log-missing-csum/default.img.xz", "log tree: csums of logged extents"),
 ];
 
 #[test]

@@ -5,10 +5,14 @@
 //! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
 
 mod block_group;
+pub mod csum;
+pub mod data_csum;
 mod devices;
 mod extent;
+pub mod free_space;
 pub mod inode;
 pub mod kinds;
+mod ranges;
 mod superblock;
 mod tree_block;
 pub mod walker;
@@ -21,7 +25,17 @@ use crate::image::DeviceSet;
 
 /// Every btrfs finding kind: the walk's own, then each family's.
 pub fn all_kinds() -> Vec<&'static Kind> {
-    kinds::ALL.iter().chain(extent::ALL).chain(block_group::ALL).chain(devices::ALL).chain(inode::ALL).copied().collect()
+    kinds::ALL
+        .iter()
+        .chain(extent::ALL)
+        .chain(block_group::ALL)
+        .chain(devices::ALL)
+        .chain(inode::ALL)
+        .chain(csum::ALL)
+        .chain(free_space::ALL)
+        .chain(data_csum::ALL)
+        .copied()
+        .collect()
 }
 
 /// Checks a btrfs device set.
@@ -44,7 +58,18 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut block_groups = block_group::BlockGroups::new();
     let mut devices = devices::Devices::new();
     let mut inodes = inode::Inodes::new();
-    let families: &mut [&mut dyn walker::Family] = &mut [&mut extent, &mut block_groups, &mut devices, &mut inodes];
+    let mut csum = csum::Csum::new();
+    let mut free_space = free_space::FreeSpace::new();
+    let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
+    let families: &mut [&mut dyn walker::Family] = &mut [
+        &mut extent,
+        &mut block_groups,
+        &mut devices,
+        &mut inodes,
+        &mut csum,
+        &mut free_space,
+        &mut data_csum,
+    ];
     // Read ahead on a second thread while the walk runs: the kernel fetches the metadata chunks
     // in large sequential requests and the walk finds most blocks already in memory, so cold
     // I/O and checking overlap instead of adding up.
