@@ -130,6 +130,7 @@ printf '%-14s %11.3fs %13s MiB %15s MiB %14s\n' btrfs-progs "$t_progs" "$((m_pro
 awk -v a="$t_ondisk" -v b="$t_progs" -v c="$m_ondisk" -v d="$m_progs" -v e="$h_ondisk" -v f="$h_progs" 'BEGIN {
     printf "ratio ondisk/btrfs-progs: time %.2f, peak RSS %.2f, peak anon RSS %.2f\n", a / b, c / d, (f > 0 ? e / f : 0)
 }'
-if [ "$l_ondisk" -ne "$l_progs" ]; then
-    echo "note: the outputs differ in length ($l_ondisk vs $l_progs lines): item bodies ondisk does not print yet are not timed"
+# dump-tree prints one line more: its "btrfs-progs vX.Y" banner.
+if [ "$((l_ondisk + 1))" -ne "$l_progs" ]; then
+    echo "note: the outputs differ in length ($l_ondisk vs $l_progs lines, 1 expected: the banner)"
 fi

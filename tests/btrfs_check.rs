@@ -126,3 +126,22 @@ fn progs_corpus_table() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Every image of the committed mkfs matrix (4 checksum types, 4k/16k/64k nodes, single/DUP,
+/// mixed block groups, free space tree on and off, no-holes off, seven RAID profiles) is clean
+/// even under `--strict`: what a CI loop asserts after mkfs.
+#[test]
+fn mkfs_matrix_images_are_clean_strictly() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-images/btrfs");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    assert!(dirs.len() >= 20, "the matrix is committed");
+    let mut bad = Vec::new();
+    for d in &dirs {
+        let o = Command::new(env!("CARGO_BIN_EXE_ondisk")).arg("check").arg("--strict").args(members(d)).output().unwrap();
+        if o.status.code() != Some(0) {
+            bad.push(format!("{}: exit {:?}\n{}", d.display(), o.status.code(), String::from_utf8_lossy(&o.stdout)));
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -44,8 +44,8 @@ use zerocopy::FromBytes;
 crate::declare_kinds! {
     FREE_SPACE_INFO_MISSING = "btrfs.free_space_info_missing", Error,
         "a block group has no FREE_SPACE_INFO in the free space tree";
-    FREE_SPACE_ORPHAN = "btrfs.free_space_orphan", Warning,
-        "free space tree entries for a range that is no block group (Space key ... has no corresponding block group)";
+    FREE_SPACE_ORPHAN = "btrfs.free_space_orphan", Info,
+        "free space tree entries for a range that is no block group (Space key ... has no corresponding block group): mkfs leaves them, the kernel never reads them";
     FREE_SPACE_OUTSIDE = "btrfs.free_space_outside", Error,
         "a free space extent or bitmap lies outside the block group its FREE_SPACE_INFO describes";
     FREE_SPACE_OVERLAP = "btrfs.free_space_overlap", Error,
