@@ -81,7 +81,7 @@ fn print(out: &mut Out, a: &CheckArgs, report: &Report) -> std::io::Result<()> {
         }
     }
     if let Some(g) = a.group_by {
-        writeln!(w, "by {g:?}:").map(|_| ())?;
+        writeln!(w, "by {}:", format!("{g:?}").to_lowercase())?;
         for (key, n) in group(report, g) {
             writeln!(w, "  {key}: {n}")?;
         }
