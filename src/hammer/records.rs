@@ -1,5 +1,6 @@
 //! Leaf record data: decoding for output, the leaf data CRC, and directory namekeys.
 
+pub use ondisk_layouts::hammer::dirhash::{namekey_alg0, namekey_alg1};
 use super::crc::{self, CrcAlg};
 use super::fs::trim_nul;
 use crate::detect::uuid_text_le;
@@ -25,30 +26,6 @@ pub fn data_crc(version: u32, leaf: &LeafElm, data: &[u8]) -> Option<CrcAlg> {
     let n = crc_len(leaf.base.rec_type.get(), data.len());
     let covered = data.get(..n).unwrap_or(data);
     crc::matches(version, leaf.data_crc.get(), |a| if covered.is_empty() { 0 } else { a.crc(covered) })
-}
-
-/// Directory hash algorithm 0: `(crc32(name) & 0x7FFFFFFF) << 32`, never 0.
-pub fn namekey_alg0(name: &[u8]) -> i64 {
-    let k = ((crc32fast::hash(name) & 0x7FFF_FFFF) as u64) << 32;
-    (if k == 0 { 0x1_0000_0000 } else { k }) as i64
-}
-
-/// Directory hash algorithm 1 (version 6+): per-segment CRC sum high, whole-name CRC bits 16-31.
-pub fn namekey_alg1(name: &[u8]) -> i64 {
-    let mut sum: u32 = 0;
-    for seg in name.split(|&c| matches!(c, b'.' | b'-' | b'_' | b'~')) {
-        if !seg.is_empty() {
-            sum = sum.wrapping_add(crc32fast::hash(seg));
-        }
-    }
-    let mut k = ((sum & 0x7FFF_FFFF) as u64) << 32;
-    let mut c = crc32fast::hash(name);
-    c ^= c << 16;
-    k |= (c & 0xFFFF_0000) as u64;
-    if k >> 32 == 0 {
-        k |= 0x1_0000_0000;
-    }
-    k as i64
 }
 
 /// Whether a stored namekey is the computed one plus a collision increment (the kernel bumps the

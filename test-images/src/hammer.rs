@@ -6,6 +6,7 @@
 //! Everything is built in memory; `finish` sorts the records, builds the B-Tree bottom-up,
 //! writes the freemap and the volume header, and returns the bytes and where things went.
 
+use ondisk_layouts::hammer::dirhash::{namekey_alg0, namekey_alg1};
 use std::collections::{BTreeMap, HashSet};
 
 /// Why a build failed.
@@ -92,30 +93,6 @@ fn put64(b: &mut [u8], at: usize, v: u64) {
 }
 fn align16(n: u64) -> u64 {
     (n + 15) & !15
-}
-
-/// Directory hash ALG0 (`crc32(name) & 0x7FFFFFFF) << 32`.
-pub fn namekey_alg0(name: &[u8]) -> i64 {
-    let k = ((crc32fast::hash(name) & 0x7FFF_FFFF) as u64) << 32;
-    (if k == 0 { 0x1_0000_0000 } else { k }) as i64
-}
-
-/// Directory hash ALG1 (version 6+).
-pub fn namekey_alg1(name: &[u8]) -> i64 {
-    let mut sum: u32 = 0;
-    for seg in name.split(|&c| matches!(c, b'.' | b'-' | b'_' | b'~')) {
-        if !seg.is_empty() {
-            sum = sum.wrapping_add(crc32fast::hash(seg));
-        }
-    }
-    let mut k = ((sum & 0x7FFF_FFFF) as u64) << 32;
-    let mut c = crc32fast::hash(name);
-    c ^= c << 16;
-    k |= (c & 0xFFFF_0000) as u64;
-    if k >> 32 == 0 {
-        k |= 0x1_0000_0000;
-    }
-    k as i64
 }
 
 /// One leaf record as it will be written.

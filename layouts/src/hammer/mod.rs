@@ -6,6 +6,7 @@
 pub mod btree;
 pub mod consts;
 pub mod data;
+pub mod dirhash;
 pub mod freemap;
 pub mod undo;
 pub mod volume;

@@ -6,11 +6,11 @@
 //! (skinny METADATA_ITEM or not), a data extent its length. Mixed block groups (DATA|METADATA)
 //! hold both.
 
+use super::{key_value, u64_at};
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
-use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
 use ondisk_layouts::btrfs::*;
 
@@ -57,17 +57,6 @@ impl BlockGroups {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-/// A key as `key_record` shows it, for keys we only hold the numbers of.
-fn key_value(objectid: u64, type_: u8, offset: u64) -> Value<'static> {
-    let mut r = Record::with_capacity(3);
-    r.push("objectid", objectid).push("type", type_).push("offset", offset);
-    Value::Record(r)
-}
-
-fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
 }
 
 impl Family for BlockGroups {

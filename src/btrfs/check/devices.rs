@@ -3,8 +3,8 @@
 //! and chunk stripes naming a devid with no device item (a dangling device pointer: btrfs
 //! check 6.2 prints it and exits 0; it is an error here, since nothing can read that stripe).
 
+use super::{key_value, u64_at};
 use super::walker::{Cx, Family, TreeRoot};
-use crate::record::{Record, Value};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::*;
@@ -61,17 +61,6 @@ impl Devices {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-/// A key as `key_record` shows it, for keys we only hold the numbers of.
-fn key_value(objectid: u64, type_: u8, offset: u64) -> Value<'static> {
-    let mut r = Record::with_capacity(3);
-    r.push("objectid", objectid).push("type", type_).push("offset", offset);
-    Value::Record(r)
-}
-
-fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
 }
 
 impl Family for Devices {

@@ -79,3 +79,15 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     });
     Ok(report)
 }
+
+/// A key as `dump::key_record` shows it, for families that keep only its numbers.
+pub(crate) fn key_value(objectid: u64, type_: u8, offset: u64) -> crate::record::Value<'static> {
+    let mut r = crate::record::Record::with_capacity(3);
+    r.push("objectid", objectid).push("type", type_).push("offset", offset);
+    crate::record::Value::Record(r)
+}
+
+/// The little-endian u64 at `o` in item data, if the data is long enough.
+pub(crate) fn u64_at(d: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
+}
