@@ -104,7 +104,7 @@ fn record_findings_carry_ctime_and_tid_and_group() {
     assert_eq!(f["context"]["create_tid"], 0x1_0000_0001u64);
     let out = run(&["check", "--group-by", "ctime"], &p);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("by Ctime:") && text.contains(" UTC: 1"), "{text}");
+    assert!(text.contains("by ctime:") && text.contains(" UTC: 1"), "{text}");
     let out = run(&["check", "--group-by", "tid"], &p);
     assert!(String::from_utf8_lossy(&out.stdout).contains("4294967297: 1"));
     // --expect turns it into an assertion.
