@@ -124,7 +124,7 @@ fn findings_cluster_by_ctime_hour() {
     let f = hammer_util::temp_image(&img.bytes);
     let out = run(&["check", "--group-by", "ctime"], &[f.path().to_path_buf()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    let buckets: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("by Ctime")).skip(1).take_while(|l| l.starts_with("  ")).collect();
+    let buckets: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("by ctime")).skip(1).take_while(|l| l.starts_with("  ")).collect();
     let hours: Vec<&&str> = buckets.iter().filter(|l| l.contains(" UTC: ")).collect();
     assert!(hours.len() >= 2, "{text}");
 }
