@@ -108,7 +108,8 @@ pub fn dump(set: &DeviceSet, a: &DumpArgs, out: &mut Out) -> Result<i32> {
         }
         (None, None) => None,
     };
-    let mut d = Dumper { fs: &fs, out, json: a.common.json, errors: 0 };
+    let text = super::items::TextOpts { csum_items: a.csum_items, hide_names: a.hide_names };
+    let mut d = Dumper { fs: &fs, out, json: a.common.json, errors: 0, text };
     let r = if let Some(b) = a.block {
         d.dump_block(b, a.follow)
     } else if let Some(t) = &a.tree {

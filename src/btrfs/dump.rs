@@ -19,6 +19,8 @@ pub struct Dumper<'o, 'f, 'a> {
     pub json: bool,
     /// Blocks that could not be read, for the exit code.
     pub errors: usize,
+    /// dump-tree's `--csum-items` / `--hide-names`.
+    pub text: items::TextOpts,
 }
 
 /// A root item's (bytenr, level, generation), read from its data.
@@ -176,6 +178,7 @@ impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {
         // The walk borrows the filesystem; printing borrows self.out: split the borrows.
         let fs = self.fs;
         let json = self.json;
+        let text = self.text;
         let out = &mut *self.out;
         let ctx_base = ItemCtx { csum_size: fs.csum.map_or(4, |c| c.size()), sectorsize: fs.sectorsize, nodesize: fs.nodesize, owner: tree };
         walk_tree(fs, root, level, &mut |ev| {
@@ -183,7 +186,7 @@ impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {
                 return;
             }
             res = match ev {
-                Event::Block(b, _) => print_block(out, json, tree, b, ItemCtx { owner: b.node.header().owner.get(), ..ctx_base }),
+                Event::Block(b, _) => print_block(out, json, tree, b, ItemCtx { owner: b.node.header().owner.get(), ..ctx_base }, &text),
                 Event::Error { bytenr, parent, error } => {
                     errors += 1;
                     eprintln!("ondisk: tree {tree}: block {bytenr}{}: {error}", parent.map(|p| format!(" (child of {p})")).unwrap_or_default());
@@ -212,7 +215,7 @@ impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {
         match self.fs.read_block(bytenr) {
             Ok(b) => {
                 let ctx = self.ctx(b.node.header().owner.get());
-                print_block(self.out, self.json, b.node.header().owner.get(), &b, ctx)
+                print_block(self.out, self.json, b.node.header().owner.get(), &b, ctx, &self.text)
             }
             Err(e) => {
                 self.errors += 1;
@@ -235,7 +238,7 @@ fn block_flags_text(flags: u64) -> String {
     names.join("|")
 }
 
-fn print_block(out: &mut Out, json: bool, tree: u64, b: &Block, ctx: ItemCtx) -> io::Result<()> {
+fn print_block(out: &mut Out, json: bool, tree: u64, b: &Block, ctx: ItemCtx, text: &items::TextOpts) -> io::Result<()> {
     let node = &b.node;
     let h = node.header();
     let (bytenr, owner, level, gen, nritems) = (b.bytenr, h.owner.get(), h.level, h.generation.get(), h.nritems.get());
@@ -314,7 +317,7 @@ fn print_block(out: &mut Out, json: bool, tree: u64, b: &Block, ctx: ItemCtx) ->
     for (slot, item) in node.items().iter().enumerate() {
         items::print_item_line(w, slot, &item.key, item.offset.get(), item.size.get())?;
         match node.item_data(item) {
-            Ok(data) => items::print_body(w, &item.key, data, &ctx)?,
+            Ok(data) => items::print_body_opts(w, &item.key, data, &ctx, text)?,
             Err(e) => writeln!(w, "\t\tERROR: item data at offset {} size {} lies outside the block", e.offset, e.size)?,
         }
     }

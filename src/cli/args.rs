@@ -77,6 +77,12 @@ pub struct DumpArgs {
     /// The UNDO/REDO FIFO, like `hammer show-undo` (HAMMER).
     #[arg(long)]
     pub undo: bool,
+    /// Print the checksums of EXTENT_CSUM items, as dump-tree --csum-items does (btrfs).
+    #[arg(long)]
+    pub csum_items: bool,
+    /// Print HIDDEN for file and xattr names, as dump-tree --hide-names does (btrfs).
+    #[arg(long)]
+    pub hide_names: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
