@@ -149,6 +149,17 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
 }
 
+/// Changes one byte of a root tree item's data, found by its key, in every copy, re-checksummed.
+fn edit_root_tree_item(i: &Img, key: (u64, u64, u64), at: usize, f: impl Fn(u8) -> u8) {
+    let items = ondisk_json(&["dump", "--json", "--tree", "root", i.p()]);
+    let it = items
+        .iter()
+        .find(|v| v["type"] == "item" && v["key"]["objectid"] == key.0 && v["key"]["type"] == key.1 && v["key"]["offset"] == key.2)
+        .expect("the root tree item");
+    let pos = HDR + it["itemoff"].as_u64().unwrap() as usize + at;
+    i.edit_block(it["block"].as_u64().unwrap(), None, true, |b| b[pos] = f(b[pos]));
+}
+
 /// Runs one named corruption on a fresh copy and compares the kinds.
 fn case(shared: &Path, name: &str, damage: impl Fn(&Img, &FsTree), want: &[(&str, u64, &str)]) -> Option<String> {
     let img = Img::new(shared, "btrfs/k-bgt/k-bgt.img.zst", name);
@@ -242,6 +253,12 @@ fn named_tree_corruptions() {
                 i.edit_block(it["block"].as_u64().unwrap(), None, true, |b| b[at] = b[at].wrapping_add(1));
             }),
             vec![("btrfs.root_item_mismatch", 1, "error")]),
+        // The snapshot's two root tree links disagree on its name: each side lacks its mirror.
+        ("root_backref_name", Box::new(|i, _| edit_root_tree_item(i, (256, 144, 5), 18, |b| b ^ 1)),
+            vec![("btrfs.root_ref_mismatch", 2, "error")]),
+        // The ROOT_REF's sequence no longer names the parent's DIR_INDEX for the snapshot.
+        ("root_ref_sequence", Box::new(|i, _| edit_root_tree_item(i, (5, 156, 256), 8, |b| b.wrapping_add(1))),
+            vec![("btrfs.root_ref_mismatch", 2, "error"), ("btrfs.root_ref_no_dir_entry", 1, "error")]),
         ("super_mirror_csum", Box::new(|i, _| {
                 let mut s = i.read(64 << 20, 4096);
                 s[200] ^= 0xff;

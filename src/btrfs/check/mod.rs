@@ -11,6 +11,7 @@ mod devices;
 mod extent;
 pub mod free_space;
 pub mod inode;
+pub mod root_refs;
 pub mod kinds;
 mod ranges;
 mod superblock;
@@ -34,6 +35,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
         .chain(csum::ALL)
         .chain(free_space::ALL)
         .chain(data_csum::ALL)
+        .chain(root_refs::ALL)
         .copied()
         .collect()
 }
@@ -61,6 +63,7 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut csum = csum::Csum::new();
     let mut free_space = free_space::FreeSpace::new();
     let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
+    let mut root_refs = root_refs::RootRefs::new();
     let families: &mut [&mut dyn walker::Family] = &mut [
         &mut extent,
         &mut block_groups,
@@ -69,6 +72,7 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
         &mut csum,
         &mut free_space,
         &mut data_csum,
+        &mut root_refs,
     ];
     // Read ahead on a second thread while the walk runs: the kernel fetches the metadata chunks
     // in large sequential requests and the walk finds most blocks already in memory, so cold
