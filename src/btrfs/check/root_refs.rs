@@ -13,7 +13,8 @@ use super::key_value;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
 use crate::record::Value;
-use ondisk_layouts::btrfs::items::{DirItem, RootRef};
+use crate::btrfs::items::dir_entries;
+use ondisk_layouts::btrfs::items::RootRef;
 use ondisk_layouts::btrfs::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use zerocopy::FromBytes;
@@ -61,20 +62,16 @@ impl RootRefs {
     }
 
     fn dir_entries(&mut self, tree: u64, key: &DiskKey, data: &[u8]) {
-        let mut at = 0usize;
-        while let Some(rest) = data.get(at..) {
-            let Ok((d, tail)) = DirItem::ref_from_prefix(rest) else { return };
-            let (name_len, data_len) = (usize::from(d.name_len.get()), usize::from(d.data_len.get()));
-            let Some(name) = tail.get(..name_len) else { return };
-            if d.location.type_ == ROOT_ITEM_KEY {
-                let child = d.location.objectid.get();
-                if key.type_ == DIR_ITEM_KEY {
-                    self.dir_items.insert((tree, key.objectid.get(), name.to_vec(), child));
-                } else {
-                    self.dir_indexes.insert((tree, key.objectid.get(), key.offset.get(), child));
-                }
+        for (d, name, _) in dir_entries(data) {
+            if d.location.type_ != ROOT_ITEM_KEY {
+                continue;
             }
-            at += core::mem::size_of::<DirItem>() + name_len + data_len;
+            let child = d.location.objectid.get();
+            if key.type_ == DIR_ITEM_KEY {
+                self.dir_items.insert((tree, key.objectid.get(), name.to_vec(), child));
+            } else {
+                self.dir_indexes.insert((tree, key.objectid.get(), key.offset.get(), child));
+            }
         }
     }
 }

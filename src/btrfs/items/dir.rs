@@ -1,7 +1,7 @@
 //! DIR_ITEM, DIR_INDEX and XATTR_ITEM: one or more `btrfs_dir_item` entries, each followed by
 //! its name and (xattrs) its value.
 
-use super::{bytes_at, c_str, key_value, view_at, DecodeError};
+use super::{bytes_at, c_str, key_value, packed, view_at, DecodeError};
 use crate::btrfs::names::{dir_type_name, KeyText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
@@ -18,30 +18,26 @@ struct Entry<'d> {
 
 pub(super) struct Entries<'d>(pub &'d [u8]);
 
+/// The entries of a DIR_ITEM, DIR_INDEX or XATTR_ITEM that decode whole: fixed part, name, value.
+/// Ends at the first that does not fit (the dump shows that one as an error).
+pub(crate) fn dir_entries(data: &[u8]) -> impl Iterator<Item = (&DirItem, &[u8], &[u8])> {
+    Entries(data).entries().map_while(|e| {
+        let e = e.ok()?;
+        let (name, value) = e.body.ok()?;
+        Some((e.head, name, value))
+    })
+}
+
 impl<'d> Entries<'d> {
     fn entries(&self) -> impl Iterator<Item = Result<Entry<'d>, DecodeError>> + 'd {
-        let data = self.0;
-        let mut at = 0usize;
-        let mut done = false;
-        std::iter::from_fn(move || {
-            if done || at >= data.len() {
-                return None;
-            }
-            let head: &DirItem = match view_at(data, at, "btrfs_dir_item") {
-                Ok(h) => h,
-                Err(e) => {
-                    done = true;
-                    return Some(Err(e));
-                }
-            };
+        packed(self.0, |data, at| {
+            let head: &DirItem = view_at(data, at, "btrfs_dir_item")?;
             let (nl, dl) = (usize::from(head.name_len.get()), usize::from(head.data_len.get()));
             let body = bytes_at(data, at + 30, nl, "dir item name")
                 .and_then(|name| Ok((name, bytes_at(data, at + 30 + nl, dl, "dir item data")?)));
-            match body {
-                Ok(_) => at += 30 + nl + dl,
-                Err(_) => done = true,
-            }
-            Some(Ok(Entry { head, body }))
+            // A name or value that does not fit still shows the fixed part, then ends the walk.
+            let next = body.is_ok().then_some(30 + nl + dl);
+            Ok((Entry { head, body }, next))
         })
     }
 

@@ -1,6 +1,6 @@
 //! INODE_ITEM, INODE_REF and INODE_EXTREF.
 
-use super::{bytes_at, c_str, push_time, view_at, DecodeError, TimeText};
+use super::{bytes_at, c_str, packed, push_time, view_at, DecodeError, TimeText};
 use crate::btrfs::names::FlagsText;
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
@@ -75,24 +75,11 @@ pub(super) struct Refs<'d>(pub &'d [u8]);
 impl<'d> Refs<'d> {
     /// The entries in order; stops after the first that does not fit.
     fn entries(&self) -> impl Iterator<Item = Result<RefEntry<'d>, DecodeError>> + 'd {
-        let data = self.0;
-        let mut at = 0usize;
-        let mut done = false;
-        std::iter::from_fn(move || {
-            if done || at >= data.len() {
-                return None;
-            }
-            let r = (|| {
-                let h: &InodeRef = view_at(data, at, "btrfs_inode_ref")?;
-                let name_len = h.name_len.get();
-                let name = bytes_at(data, at + 10, usize::from(name_len), "inode ref name")?;
-                Ok(RefEntry { index: h.index.get(), name_len, name })
-            })();
-            match &r {
-                Ok(e) => at += 10 + usize::from(e.name_len),
-                Err(_) => done = true,
-            }
-            Some(r)
+        packed(self.0, |data, at| {
+            let h: &InodeRef = view_at(data, at, "btrfs_inode_ref")?;
+            let name_len = h.name_len.get();
+            let name = bytes_at(data, at + 10, usize::from(name_len), "inode ref name")?;
+            Ok((RefEntry { index: h.index.get(), name_len, name }, Some(10 + usize::from(name_len))))
         })
     }
 
@@ -141,24 +128,12 @@ pub(super) struct Extrefs<'d>(pub &'d [u8]);
 
 impl<'d> Extrefs<'d> {
     fn entries(&self) -> impl Iterator<Item = Result<ExtrefEntry<'d>, DecodeError>> + 'd {
-        let data = self.0;
-        let mut at = 0usize;
-        let mut done = false;
-        std::iter::from_fn(move || {
-            if done || at >= data.len() {
-                return None;
-            }
-            let r = (|| {
-                let h: &InodeExtref = view_at(data, at, "btrfs_inode_extref")?;
-                let name_len = h.name_len.get();
-                let name = bytes_at(data, at + 18, usize::from(name_len), "inode extref name")?;
-                Ok(ExtrefEntry { parent: h.parent_objectid.get(), index: h.index.get(), name_len, name })
-            })();
-            match &r {
-                Ok(e) => at += 18 + usize::from(e.name_len),
-                Err(_) => done = true,
-            }
-            Some(r)
+        packed(self.0, |data, at| {
+            let h: &InodeExtref = view_at(data, at, "btrfs_inode_extref")?;
+            let name_len = h.name_len.get();
+            let name = bytes_at(data, at + 18, usize::from(name_len), "inode extref name")?;
+            let e = ExtrefEntry { parent: h.parent_objectid.get(), index: h.index.get(), name_len, name };
+            Ok((e, Some(18 + usize::from(name_len))))
         })
     }
 

@@ -23,6 +23,7 @@ mod root;
 mod uuid;
 
 pub use chunk::{chunk_fields, chunk_item_size, print_chunk};
+pub(crate) use dir::dir_entries;
 
 use crate::record::{civil_time, Record, Value};
 use ondisk_layouts::btrfs::items::*;
@@ -82,6 +83,37 @@ impl DecodeError {
     pub fn print(&self, o: &mut dyn Write) -> io::Result<()> {
         writeln!(o, "\t\tERROR: {self}")
     }
+}
+
+/// Reads one packed entry at an offset: the entry, and the bytes it took (`None`: stop after it).
+pub(crate) type ParseEntry<'d, T> = fn(&'d [u8], usize) -> Result<(T, Option<usize>), DecodeError>;
+
+/// The variable-length entries packed one after another in an item (inode refs, extrefs, directory
+/// entries). `parse(data, at)` reads the entry at `at` and gives the bytes it took, or `None` to
+/// stop after it (its tail did not fit); an error ends the walk too, after it is yielded — so a
+/// hostile length can never make the walk loop or run past the item.
+pub(crate) fn packed<'d, T: 'd>(data: &'d [u8], parse: ParseEntry<'d, T>) -> impl Iterator<Item = Result<T, DecodeError>> + 'd {
+    let mut at = 0usize;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done || at >= data.len() {
+            return None;
+        }
+        Some(match parse(data, at) {
+            Ok((e, Some(size))) => {
+                at = at.saturating_add(size.max(1));
+                Ok(e)
+            }
+            Ok((e, None)) => {
+                done = true;
+                Ok(e)
+            }
+            Err(err) => {
+                done = true;
+                Err(err)
+            }
+        })
+    })
 }
 
 /// A zerocopy view of `T` at the start of `data`, or why not.
