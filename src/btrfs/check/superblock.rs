@@ -2,23 +2,18 @@
 
 use super::kinds::*;
 use crate::btrfs::fs::Filesystem;
-use crate::btrfs::superblock::{CsumStatus, SuperCopy};
+use crate::btrfs::superblock::CsumStatus;
 use crate::findings::{Finding, Report, Severity};
-use ondisk_layouts::btrfs::superblock::{SUPER_INFO_SIZE, SUPER_OFFSETS};
 
 pub fn check(fs: &Filesystem, report: &mut Report) {
     let used = fs.sb.sb();
     let gen = used.generation.get();
     for d in fs.devices.values() {
         let path = d.dev.path().display().to_string();
-        let copies: Vec<SuperCopy> = SUPER_OFFSETS
-            .iter()
-            .enumerate()
-            .filter(|(_, &off)| off + SUPER_INFO_SIZE as u64 <= d.dev.size())
-            .filter_map(|(i, &off)| SuperCopy::new(i, off, &d.dev.read(off, SUPER_INFO_SIZE).ok()?))
-            .collect();
+        // Every copy that fits on the device, as read when the filesystem was opened.
+        let copies = &d.copies;
         let any_good = copies.iter().any(|c| c.is_valid());
-        for c in &copies {
+        for c in copies {
             let at = |f: Finding| f.at("device", path.clone()).at("devid", d.devid).at("mirror", c.mirror as u64).at("physical", c.offset);
             if !c.magic_ok {
                 // Mirrors are written wherever they fit; a primary without magic is fatal earlier.
