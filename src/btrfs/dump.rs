@@ -10,7 +10,6 @@ use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::tree::{BACKREF_REV_SHIFT, HEADER_FLAG_RELOC, HEADER_FLAG_WRITTEN};
 use ondisk_layouts::btrfs::*;
 use std::io::{self, Write};
-use zerocopy::FromBytes;
 
 /// Prints trees of one filesystem.
 pub struct Dumper<'o, 'f, 'a> {
@@ -23,13 +22,9 @@ pub struct Dumper<'o, 'f, 'a> {
     pub text: items::TextOpts,
 }
 
-/// A root item's (bytenr, level, generation), read from its data.
+/// A root item's (bytenr, level).
 pub fn root_item_location(data: &[u8]) -> Option<(u64, u8)> {
-    // btrfs_root_item: inode item (160), generation u64 @160, root_dirid @168, bytenr @176, ...,
-    // level u8 @238.
-    let bytenr = u64::read_from_bytes(data.get(176..184)?).ok()?;
-    let level = *data.get(238)?;
-    Some((bytenr, level))
+    items::root_item(data).map(|r| (r.bytenr.get(), r.level))
 }
 
 impl<'o, 'f, 'a> Dumper<'o, 'f, 'a> {

@@ -13,7 +13,7 @@ use super::key_value;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
 use crate::record::Value;
-use crate::btrfs::items::dir_entries;
+use crate::btrfs::items::{dir_entries, root_item};
 use ondisk_layouts::btrfs::items::RootRef;
 use ondisk_layouts::btrfs::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -98,9 +98,8 @@ impl Family for RootRefs {
         if root.tree == ROOT_TREE_OBJECTID {
             match key.type_ {
                 ROOT_REF_KEY | ROOT_BACKREF_KEY => self.link(key, data),
-                // refs: btrfs_root_item at 216 (after the inode item and seven u64 fields).
                 ROOT_ITEM_KEY => {
-                    let refs = data.get(216..220).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+                    let refs = root_item(data).map_or(0, |r| r.refs.get());
                     self.roots.insert(key.objectid.get(), refs);
                 }
                 _ => {}

@@ -12,10 +12,8 @@ use super::kinds::*;
 use super::tree_block::{self, Expect};
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::findings::{Finding, Report};
-use ondisk_layouts::btrfs::items::RootItem;
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashSet, VecDeque};
-use zerocopy::FromBytes;
 
 /// A tree to walk and what its root must look like.
 #[derive(Debug, Clone)]
@@ -275,16 +273,9 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
 
 /// The tree a root item points to, unless it is being dropped.
 fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoot> {
-    let ri = RootItem::ref_from_prefix(data).ok().map(|(r, _)| r);
-    // Legacy (short) root items have the fields up to `level`: read those by offset.
-    let (bytenr, level, generation, refs, drop_objectid) = match ri {
-        Some(r) => (r.bytenr.get(), r.level, r.generation.get(), r.refs.get(), r.drop_progress.objectid.get()),
-        None => {
-            let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-            let refs = data.get(216..220).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))?;
-            (u64_at(176)?, *data.get(238)?, u64_at(160)?, refs, u64_at(220)?)
-        }
-    };
+    let r = crate::btrfs::items::root_item(data)?;
+    let (bytenr, level, generation, refs, drop_objectid) =
+        (r.bytenr.get(), r.level, r.generation.get(), r.refs.get(), r.drop_progress.objectid.get());
     let is_log = in_tree == TREE_LOG_OBJECTID;
     // A root being dropped (drop_progress set), or a deleted subvolume (refs 0) waiting for the
     // cleaner, may point at blocks already freed: btrfs check walks only what is left of it; we

@@ -24,6 +24,12 @@ pub(super) fn parse(data: &[u8]) -> Result<Root, DecodeError> {
     Ok(Root(item))
 }
 
+/// A ROOT_ITEM as a full-size structure (short legacy items zero-filled), for the code that
+/// follows roots: the dump's tree order, the check's walk, the root refs family.
+pub(crate) fn root_item(data: &[u8]) -> Option<RootItem> {
+    parse(data).ok().map(|r| r.0)
+}
+
 impl Root {
     /// Whether the v2 fields (uuids, transids, times) are valid: progs' test.
     fn v2(&self) -> bool {
