@@ -1,6 +1,6 @@
 //! Fast text output for the dump: `core::fmt` costs more than everything else a dump does, so
 //! the lines printed millions of times are assembled with these byte-level helpers (decimal,
-//! hex and octal without `fmt`, a buffer flushed to the writer in large pieces).
+//! hex and octal without `fmt`; decimal through `itoa`, a buffer flushed to the writer in large pieces).
 
 use std::io::{self, Write};
 
@@ -15,44 +15,24 @@ pub trait Put {
 
     /// Unsigned decimal.
     fn u(&mut self, v: u64) -> &mut Self {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.b(&buf[i..]);
+        self.b(itoa::Buffer::new().format(v).as_bytes());
         self
     }
 
     /// Signed decimal.
     fn i(&mut self, v: i64) -> &mut Self {
-        if v < 0 {
-            self.b(b"-");
-        }
-        self.u(v.unsigned_abs())
+        self.b(itoa::Buffer::new().format(v).as_bytes());
+        self
     }
 
     /// Decimal, zero-padded to `width` digits.
     fn u_pad(&mut self, v: u64, width: usize) -> &mut Self {
-        let mut buf = [b'0'; 20];
-        let mut i = buf.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+        let mut buf = itoa::Buffer::new();
+        let digits = buf.format(v).as_bytes();
+        for _ in digits.len()..width {
+            self.b(b"0");
         }
-        let start = i.min(buf.len().saturating_sub(width));
-        self.b(&buf[start..]);
+        self.b(digits);
         self
     }
 
