@@ -51,8 +51,51 @@ pub struct Block<'a> {
     pub mirror: usize,
     /// Checksum good on this copy.
     pub csum_ok: bool,
-    /// Copies tried before this one, with why each was rejected.
-    pub rejected: Vec<(usize, String)>,
+    /// Copies tried before this one, with why each was passed over.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Why one copy of a block was passed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The copy could not be read (missing device, past the end, I/O error).
+    Read(ReadError),
+    /// Fewer bytes than a block header.
+    Short,
+    /// Its checksum does not match.
+    Checksum,
+    /// It says it is another block.
+    Bytenr,
+}
+
+/// A copy passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub mirror: usize,
+    pub why: Rejection,
+    /// The copy was rebuilt from RAID5/6 parity, not read as stored.
+    pub rebuilt: bool,
+}
+
+impl Rejected {
+    /// The copy was read but its contents are wrong (as opposed to unreadable).
+    pub fn is_bad_copy(&self) -> bool {
+        matches!(self.why, Rejection::Checksum | Rejection::Bytenr)
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.rebuilt {
+            f.write_str("rebuilt from parity: ")?;
+        }
+        match &self.why {
+            Rejection::Read(e) => write!(f, "{e}"),
+            Rejection::Short => f.write_str("short read"),
+            Rejection::Checksum => f.write_str("checksum mismatch"),
+            Rejection::Bytenr => f.write_str("bytenr mismatch"),
+        }
+    }
 }
 
 /// Why a block could not be read at all.
@@ -226,12 +269,12 @@ impl<'a> Filesystem<'a> {
             let bytes = match c {
                 Ok(b) => b,
                 Err(e) => {
-                    rejected.push((mirror, e.to_string()));
+                    rejected.push(Rejected { mirror, why: Rejection::Read(e), rebuilt: mirror == rebuilt });
                     continue;
                 }
             };
             let Some(node) = Node::new(bytes) else {
-                rejected.push((mirror, "short read".into()));
+                rejected.push(Rejected { mirror, why: Rejection::Short, rebuilt: mirror == rebuilt });
                 continue;
             };
             let csum_ok = self.csum.is_some_and(|t| t.verify(&node.header().csum, &node.bytes()[32..]));
@@ -239,23 +282,17 @@ impl<'a> Filesystem<'a> {
             if csum_ok && bytenr_ok {
                 return Ok(Block { node, bytenr, mirror, csum_ok, rejected });
             }
-            let why = if !csum_ok { "checksum mismatch" } else { "bytenr mismatch" };
-            rejected.push((mirror, why.into()));
+            let why = if !csum_ok { Rejection::Checksum } else { Rejection::Bytenr };
+            rejected.push(Rejected { mirror, why, rebuilt: mirror == rebuilt });
             if fallback.is_none() {
                 fallback = Some((node, mirror, csum_ok));
-            }
-        }
-        // Name the rebuilt copy for what it is in the reasons.
-        for (i, w) in rejected.iter_mut() {
-            if *i == rebuilt {
-                *w = format!("rebuilt from parity: {w}");
             }
         }
         match fallback {
             Some((node, mirror, csum_ok)) => Ok(Block { node, bytenr, mirror, csum_ok, rejected }),
             None => Err(BlockError::Unreadable {
                 bytenr,
-                why: rejected.iter().map(|(m, w)| format!("copy {m}: {w}")).collect::<Vec<_>>().join("; "),
+                why: rejected.iter().map(|r| format!("copy {}: {r}", r.mirror)).collect::<Vec<_>>().join("; "),
             }),
         }
     }

@@ -43,14 +43,12 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     let (fs, chunk_uuid) = (cx.fs, cx.chunk_uuid.as_ref());
     let h = b.node.header();
     // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error.
-    for (mirror, why) in b.rejected.iter().filter(|_| b.csum_ok) {
-        if why.contains("checksum") || why.contains("bytenr") {
-            report.push(
-                finding(&TREE_BLOCK_CSUM, b, e, format!("copy {mirror} of block {}: {why}", b.bytenr))
-                    .severity(Severity::Warning)
-                    .at("mirror", *mirror as u64),
-            );
-        }
+    for r in b.rejected.iter().filter(|r| b.csum_ok && r.is_bad_copy()) {
+        report.push(
+            finding(&TREE_BLOCK_CSUM, b, e, format!("copy {} of block {}: {r}", r.mirror, b.bytenr))
+                .severity(Severity::Warning)
+                .at("mirror", r.mirror as u64),
+        );
     }
     if !b.csum_ok {
         report.push(finding(&TREE_BLOCK_CSUM, b, e, format!("block {}: checksum mismatch on every copy", b.bytenr)).at("mirror", b.mirror as u64));
@@ -180,7 +178,7 @@ fn check_other_copies(fs: &Filesystem, b: &Block, e: &Expect, report: &mut Repor
     let Ok(copies) = fs.read_logical_copies(b.bytenr, fs.nodesize as usize) else { return };
     let Some(csum) = fs.csum else { return };
     for (mirror, c) in copies.iter().enumerate() {
-        if mirror == b.mirror || b.rejected.iter().any(|(m, _)| *m == mirror) {
+        if mirror == b.mirror || b.rejected.iter().any(|r| r.mirror == mirror) {
             continue;
         }
         let why = match c {
