@@ -469,34 +469,32 @@ fn superblock_sys_array_max() -> usize {
 }
 
 impl Filesystem<'_> {
-    /// Asks the kernel to read ahead the first copy of every metadata and system chunk, so that a
-    /// walk over every tree reads the disk sequentially rather than block by block.
-    pub fn prefetch_metadata(&self) {
-        for c in self.chunks.chunks() {
-            if c.type_ & (BLOCK_GROUP_METADATA | BLOCK_GROUP_SYSTEM) == 0 {
-                continue;
+    /// Asks the kernel to read the first copy of these tree blocks ahead, adjacent blocks merged
+    /// into one request. The walk announces a node's children when it reads the node, long
+    /// before it visits them (breadth first), so the device has many reads to sort and merge.
+    pub fn will_need_blocks(&self, bytenrs: &[u64]) {
+        let n = u64::from(self.nodesize);
+        let mut run: Option<(u64, u64, u64)> = None; // (devid, physical, len)
+        let flush = |r: (u64, u64, u64)| {
+            if let Some(d) = self.devices.get(&r.0) {
+                d.dev.will_need(r.1, r.2);
             }
-            let mirrored = matches!(
-                c.type_ & BLOCK_GROUP_PROFILE_MASK,
-                0 | BLOCK_GROUP_DUP | BLOCK_GROUP_RAID1 | BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4
-            );
-            // Mirrored profiles hold a whole copy on the first stripe; striped ones spread it.
-            let stripes = if mirrored { &c.stripes[..1] } else { &c.stripes[..] };
-            let len = c.stripe_size();
-            for s in stripes {
-                if let Some(d) = self.devices.get(&s.devid) {
-                    // In slices, so each request returns soon and the walk's own faults are
-                    // served between them; never past the device (a hostile chunk may claim
-                    // petabytes).
-                    const SLICE: u64 = 8 << 20;
-                    let end = s.offset.saturating_add(len).min(d.dev.size());
-                    let mut off = s.offset;
-                    while off < end {
-                        d.dev.will_need(off, SLICE.min(end - off));
-                        off += SLICE;
+        };
+        for &b in bytenrs {
+            let Some(copies) = self.chunks.map(b, n) else { continue };
+            let Some(p) = copies.first().and_then(|c| c.first()) else { continue };
+            match &mut run {
+                Some((dev, phys, len)) if *dev == p.devid && *phys + *len == p.physical && *len < 8 << 20 => *len += p.len,
+                _ => {
+                    if let Some(r) = run.take() {
+                        flush(r);
                     }
+                    run = Some((p.devid, p.physical, p.len));
                 }
             }
+        }
+        if let Some(r) = run {
+            flush(r);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! per generation, and block-group usage by type and profile: what you want when a filesystem
 //! hit ENOSPC with space free. It rides the check's one walk (a [`Family`] that only counts).
 
-use super::check::walker::{walk_all, Cx, Family, TreeRoot};
+use super::check::walker::{walk_with_read_ahead, Cx, Family, TreeRoot};
 use super::fs::{Block, Filesystem};
 use super::names::objectid_text;
 use crate::cli::output::Out;
@@ -80,7 +80,7 @@ pub fn run(fs: &Filesystem, json: bool, out: &mut Out) -> io::Result<()> {
     let mut c = Counts::default();
     // The walk's structural findings are check's business; stats only counts.
     let mut ignored = Report::new();
-    walk_all(fs, false, &mut [&mut c], &mut ignored);
+    walk_with_read_ahead(fs, false, vec![vec![&mut c]], &mut ignored);
     let nodesize = u64::from(fs.nodesize);
     let mut per_tree: BTreeMap<u64, (u64, BTreeMap<u8, u64>)> = BTreeMap::new();
     for (&(tree, level), &n) in &c.per_tree_level {

@@ -24,8 +24,8 @@ pub enum ReadError {
 }
 
 enum Backing {
-    /// The mapping, and the file it maps (kept to find holes: see `will_need`).
-    Mmap(Mmap, File),
+    /// The mapping (it stays valid after the file is closed).
+    Mmap(Mmap),
     Pread(File),
 }
 
@@ -71,7 +71,7 @@ impl Device {
             // inconsistent bytes, which every parser must survive anyway, never write memory we
             // do not own. Users who need stable reads of a changing device pass --no-mmap.
             match unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) } {
-                Ok(map) => Backing::Mmap(map, file),
+                Ok(map) => Backing::Mmap(map),
                 // No address space for the whole device (an address-space limit, a huge device
                 // on a small machine): read it with pread instead, the output is the same.
                 Err(_) => Backing::Pread(file),
@@ -90,28 +90,26 @@ impl Device {
         self.size
     }
 
-    /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
-    /// Tells the kernel a range will be read soon, so that it reads it ahead in large sequential
-    /// requests instead of one fault at a time (a tree walk visits blocks out of disk order).
+    /// Tells the kernel a range will be read soon, so that its read is queued now, beside
+    /// others, rather than when the page faults (a tree walk announces blocks it will visit).
     /// A hint only: errors are ignored, and pread-backed devices do nothing.
     pub fn will_need(&self, offset: u64, len: u64) {
-        if let Backing::Mmap(map, file) = &self.backing {
+        if let Backing::Mmap(map) = &self.backing {
             let end = offset.saturating_add(len).min(self.size);
-            // Image files are often sparse: ask only for the parts that hold data, so that holes
-            // (unused chunk space) cost no page-cache filling.
-            for (start, stop) in data_ranges(file, offset, end) {
-                let _ = map.advise_range(memmap2::Advice::WillNeed, start as usize, (stop - start) as usize);
+            if offset < end {
+                let _ = map.advise_range(memmap2::Advice::WillNeed, offset as usize, (end - offset) as usize);
             }
         }
     }
 
+    /// Reads `len` bytes at `offset`: borrowed from the mapping, or read into a buffer.
     pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>, ReadError> {
         let end = offset.checked_add(len as u64);
         if end.is_none_or(|e| e > self.size) {
             return Err(ReadError::OutOfRange { offset, len, size: self.size });
         }
         match &self.backing {
-            Backing::Mmap(map, _) => {
+            Backing::Mmap(map) => {
                 let start = offset as usize;
                 Ok(Cow::Borrowed(&map[start..start + len]))
             }
@@ -132,32 +130,4 @@ impl Device {
         let avail = self.size.saturating_sub(offset).min(len as u64) as usize;
         self.read(offset.min(self.size), avail)
     }
-}
-
-/// The data (non-hole) ranges of `[start, end)` in a file, by `SEEK_DATA`/`SEEK_HOLE`; the whole
-/// range when the file system or device cannot tell. Moves the file offset, which no read of
-/// ours uses (reads go through the mapping or pread).
-fn data_ranges(file: &File, start: u64, end: u64) -> Vec<(u64, u64)> {
-    use rustix::fs::{seek, SeekFrom};
-    let mut out = Vec::new();
-    let mut pos = start;
-    while pos < end {
-        let data = match seek(file, SeekFrom::Data(pos)) {
-            Ok(d) => d,
-            // ENXIO: no data past pos.
-            Err(rustix::io::Errno::NXIO) => break,
-            // The system cannot tell: take the rest as data.
-            Err(_) => {
-                out.push((pos, end));
-                break;
-            }
-        };
-        if data >= end {
-            break;
-        }
-        let stop = seek(file, SeekFrom::Hole(data)).map_or(end, |h| h.min(end));
-        out.push((data, stop));
-        pos = stop.max(data + 1);
-    }
-    out
 }

@@ -153,9 +153,6 @@ pub struct ExtentTree {
     backrefs: Vec<Backref>,
     found: Vec<Found>,
     blocks: Vec<BlockRec>,
-    /// Set when a root is being dropped (or has no refs): its blocks are not walked, so fewer
-    /// references than the extent items claim is expected, not an error.
-    partial: bool,
     /// Extents with pre-2.6.31 EXTENT_REF_V0 backrefs, which name neither root nor parent in a
     /// way we can match: their refs are not compared.
     v0: Vec<u64>,
@@ -417,14 +414,6 @@ impl Family for ExtentTree {
                     shared: false,
                 });
             }
-            ROOT_ITEM_KEY if root.tree == ROOT_TREE_OBJECTID => {
-                // Same rule as the walker: a root being dropped is not walked.
-                let refs = u32_at(data, 216);
-                let drop = u64_at(data, 220);
-                if refs == Some(0) || drop.is_some_and(|d| d != 0) {
-                    self.partial = true;
-                }
-            }
             EXTENT_ITEM_KEY | METADATA_ITEM_KEY if root.tree == EXTENT_TREE_OBJECTID => self.extent_item(cx, b.bytenr, key, data),
             EXTENT_REF_V0_KEY if root.tree == EXTENT_TREE_OBJECTID => self.v0.push(key.objectid.get()),
             TREE_BLOCK_REF_KEY | SHARED_BLOCK_REF_KEY | EXTENT_DATA_REF_KEY | SHARED_DATA_REF_KEY if root.tree == EXTENT_TREE_OBJECTID => {
@@ -528,14 +517,12 @@ impl Family for ExtentTree {
             let found_total: u64 = fr.len() as u64;
             let loc = |f: Finding| f.at("logical", it.bytenr).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&it.key)).ctx("leaf", it.leaf);
             if found_total == 0 {
-                if !self.partial {
-                    report.push(loc(Finding::new(&EXTENT_ITEM_UNREFERENCED, format!("extent item [{} {}] with refs {} is referenced by nothing", it.bytenr, it.len, it.refs))
-                        .ctx("expected", it.refs)
-                        .ctx("found", 0u64)));
-                }
+                report.push(loc(Finding::new(&EXTENT_ITEM_UNREFERENCED, format!("extent item [{} {}] with refs {} is referenced by nothing", it.bytenr, it.len, it.refs))
+                    .ctx("expected", it.refs)
+                    .ctx("found", 0u64)));
                 continue;
             }
-            if it.refs != found_total && !(self.partial && found_total < it.refs) {
+            if it.refs != found_total {
                 report.push(loc(Finding::new(&EXTENT_REF_MISMATCH, format!("ref mismatch on [{} {}] extent item {}, found {found_total}", it.bytenr, it.len, it.refs))
                     .ctx("expected", found_total)
                     .ctx("found", it.refs)));
@@ -575,12 +562,10 @@ impl Family for ExtentTree {
                     b += 1;
                 }
                 if c == 0 {
-                    if !self.partial {
-                        report.push(loc(Finding::new(&BACKREF_UNREFERENCED, format!("{} of [{} {}] is not referenced back", k.text(), it.bytenr, it.len))
-                            .ctx("expected", declared)
-                            .ctx("found", 0u64)));
-                    }
-                } else if c != declared && !(self.partial && c < declared) {
+                    report.push(loc(Finding::new(&BACKREF_UNREFERENCED, format!("{} of [{} {}] is not referenced back", k.text(), it.bytenr, it.len))
+                        .ctx("expected", declared)
+                        .ctx("found", 0u64)));
+                } else if c != declared {
                     report.push(loc(Finding::new(&BACKREF_COUNT_MISMATCH, format!("{} of [{} {}] has count {declared}, found {c}", k.text(), it.bytenr, it.len))
                         .ctx("expected", c)
                         .ctx("found", declared)));

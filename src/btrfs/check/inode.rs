@@ -901,7 +901,7 @@ impl Family for Inodes {
     }
 
     fn item(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], _first_visit: bool) {
-        if is_subvolume(root.tree) {
+        if is_subvolume(root.tree) && root.drop.is_none() {
             self.subvol_item(b, key, data);
         } else if root.tree == ROOT_TREE_OBJECTID {
             let objectid = key.objectid.get();
@@ -918,7 +918,9 @@ impl Family for Inodes {
     }
 
     fn end_tree(&mut self, _cx: &Cx, root: &TreeRoot, report: &mut Report) {
-        if is_subvolume(root.tree) {
+        // A subvolume being dropped is deleted and only partly there: its inodes are checked
+        // by nobody, the kernel included; its blocks and extents still are (the walk, extents).
+        if is_subvolume(root.tree) && root.drop.is_none() {
             self.close_tree(report);
         } else if root.tree == ROOT_TREE_OBJECTID {
             for (bg, ino) in std::mem::take(&mut self.cache_inodes) {

@@ -55,6 +55,8 @@ crate::declare_kinds! {
         "a tree block is reached twice within one tree (a cycle or a cross-linked pointer)";
     LOST_SUBTREE_ECHOES = "btrfs.lost_subtree_echoes", Info,
         "inode findings inside a subtree that could not be walked were left out: they echo that loss";
+    SUBVOLUME_DROPPING = "btrfs.subvolume_dropping", Info,
+        "a deleted subvolume is part way through being dropped by the cleaner: only what lies past its drop_progress key is walked, its inodes are not checked";
     // Log tree.
     LOG_REPLAY_PENDING = "btrfs.log_replay_pending", Info,
         "the filesystem has an unreplayed log tree (log_root != 0): the next mount replays it";

@@ -64,23 +64,13 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut free_space = free_space::FreeSpace::new();
     let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
     let mut root_refs = root_refs::RootRefs::new();
-    let families: &mut [&mut dyn walker::Family] = &mut [
-        &mut extent,
-        &mut block_groups,
-        &mut devices,
-        &mut inodes,
-        &mut csum,
-        &mut free_space,
-        &mut data_csum,
-        &mut root_refs,
+    // Two groups of about equal work, each on its own thread beside the walk: the inode and
+    // directory family is the heaviest, the space accounting families make the other.
+    let groups: Vec<walker::Group> = vec![
+        vec![&mut inodes, &mut root_refs],
+        vec![&mut extent, &mut block_groups, &mut devices, &mut csum, &mut free_space, &mut data_csum],
     ];
-    // Read ahead on a second thread while the walk runs: the kernel fetches the metadata chunks
-    // in large sequential requests and the walk finds most blocks already in memory, so cold
-    // I/O and checking overlap instead of adding up.
-    std::thread::scope(|s| {
-        s.spawn(|| fs.prefetch_metadata());
-        walker::walk_all(&fs, opts.all_copies, families, &mut report);
-    });
+    walker::walk_with_read_ahead(&fs, opts.all_copies, groups, &mut report);
     Ok(report)
 }
 

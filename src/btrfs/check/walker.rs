@@ -14,6 +14,8 @@ use crate::btrfs::fs::{Block, Filesystem};
 use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashSet, VecDeque};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::Arc;
 
 /// A tree to walk and what its root must look like.
 #[derive(Debug, Clone)]
@@ -25,6 +27,10 @@ pub struct TreeRoot {
     pub generation: Option<u64>,
     /// The root item's key, for trees found through one.
     pub key: Option<DiskKey>,
+    /// A deleted subvolume the cleaner is part way through dropping: its root item's
+    /// drop_progress key and drop_level. Everything left of that key at that level has been
+    /// dropped already (its blocks may be freed and reused); only the rest is walked.
+    pub drop: Option<(DiskKey, u8)>,
 }
 
 /// What every family can see of the filesystem while the walk runs.
@@ -69,79 +75,291 @@ pub fn is_subvolume(tree: u64) -> bool {
     tree == FS_TREE_OBJECTID || tree == DATA_RELOC_TREE_OBJECTID || (FIRST_FREE_OBJECTID..=LAST_FREE_OBJECTID).contains(&tree)
 }
 
+/// [`walk_all`] with a read-ahead thread: the kernel is told about each node's children when
+/// the node is read, so their reads are queued (and merged where adjacent) long before the
+/// breadth-first walk reaches them, and cold I/O overlaps the checking.
+pub fn walk_with_read_ahead(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &mut Report) {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u64>>();
+        s.spawn(move || {
+            for batch in rx {
+                fs.will_need_blocks(&batch);
+            }
+        });
+        walk_all(fs, all_copies, groups, report, Some(tx));
+    });
+}
+
+/// Families that run on one thread, in this order.
+pub type Group<'g> = Vec<&'g mut (dyn Family + Send)>;
+
+/// What the walk tells the families, in walk order.
+enum Event<'a> {
+    Begin(TreeRoot),
+    /// A block to deliver, whether this is its first visit, and the first slot still live (0
+    /// but on the drop path of a tree being dropped): a first visit gets `block`, a `ptr` per
+    /// live pointer and an `item` per live item; a subvolume walk re-entering a shared block gets
+    /// only the items.
+    Block(Block<'a>, bool, usize),
+    /// The tree is done, with the objectid ranges of the subtrees that could not be walked.
+    End(TreeRoot, Vec<(u64, u64)>),
+}
+
+/// Events travel in batches, so that a channel operation is paid per batch, not per block.
+type Batch<'a> = Arc<Vec<Event<'a>>>;
+const BATCH: usize = 64;
+/// Batches in flight per group: bounds the memory of blocks read but not yet delivered (they
+/// are owned buffers when the image is read with pread).
+const IN_FLIGHT: usize = 16;
+
 /// Walks every tree once, feeding the families, then lets them finish.
-pub fn walk_all(fs: &Filesystem, all_copies: bool, families: &mut [&mut dyn Family], report: &mut Report) {
+///
+/// The walk itself (reads, checksums, structural checks) runs on the calling thread; each group
+/// of families runs on a thread of its own, fed the same events in the same order, so a family
+/// sees exactly what a single-threaded walk would show it and the walk waits for no family.
+/// Each group's findings follow the walk's in the report, in group order.
+///
+/// `ahead`, when given, receives the bytenrs of each node's children not read yet as the node is
+/// read, for a read-ahead thread to hand to the kernel ([`Filesystem::will_need_blocks`]).
+pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &mut Report, ahead: Option<Sender<Vec<u64>>>) {
     let sb = fs.sb.sb();
     let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
     let cx = Cx { fs, chunk_uuid, all_copies };
-    let mut w = Walker { cx: &cx, visited: HashSet::new(), families, report, progress: crate::progress::Progress::new() };
-    let mut roots = Vec::new();
-    // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
-    let chunk = TreeRoot {
-        tree: CHUNK_TREE_OBJECTID,
-        bytenr: sb.chunk_root.get(),
-        level: Some(sb.chunk_root_level),
-        generation: Some(sb.chunk_root_generation.get()),
-        key: None,
-    };
-    w.walk_tree(&chunk, &mut roots);
-    let root = TreeRoot {
-        tree: ROOT_TREE_OBJECTID,
-        bytenr: sb.root.get(),
-        level: Some(sb.root_level),
-        generation: Some(sb.generation.get()),
-        key: None,
-    };
-    w.walk_tree(&root, &mut roots);
-    if sb.log_root.get() != 0 {
-        w.report.push(
-            Finding::new(&LOG_REPLAY_PENDING, format!("log tree at {} has not been replayed", sb.log_root.get()))
-                .at("logical", sb.log_root.get())
-                .ctx("generation", sb.generation.get()),
-        );
-        // The log root is written in the transaction after the superblock's generation.
-        let log = TreeRoot {
-            tree: TREE_LOG_OBJECTID,
-            bytenr: sb.log_root.get(),
-            level: Some(sb.log_root_level),
-            generation: Some(sb.generation.get() + 1),
-            key: None,
+    let cx = &cx;
+    let reports = std::thread::scope(|s| {
+        let mut out = Vec::new();
+        let mut consumers = Vec::new();
+        for group in groups {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(IN_FLIGHT);
+            out.push(tx);
+            consumers.push(s.spawn(move || deliver_all(cx, group, rx)));
+        }
+        let mut w = Walker {
+            cx,
+            visited: HashSet::new(),
+            out,
+            pending: Vec::with_capacity(BATCH),
+            report: &mut *report,
+            progress: crate::progress::Progress::new(),
+            ahead,
         };
-        w.walk_tree(&log, &mut roots);
+        w.walk_every_tree();
+        w.progress.done();
+        w.flush();
+        drop(w);
+        consumers.into_iter().map(|c| c.join().expect("a check family panicked")).collect::<Vec<_>>()
+    });
+    // Findings the lost subtrees made unreliable, summed over the groups: one info per tree.
+    let mut left_out: Vec<Echoes> = Vec::new();
+    for (r, echoes) in reports {
+        report.findings.extend(r.findings);
+        for e in echoes {
+            match left_out.iter_mut().find(|x| x.tree == e.tree) {
+                Some(x) => x.left_out += e.left_out,
+                None => left_out.push(e),
+            }
+        }
     }
-    // Trees found through root items (the log root tree's point at per-subvolume log trees).
-    for r in std::mem::take(&mut roots) {
-        w.walk_tree(&r, &mut Vec::new());
-    }
-    w.progress.done();
-    for f in w.families.iter_mut() {
-        f.finish(&cx, w.report);
+    for Echoes { tree, left_out: n, lost } in left_out {
+        let ranges: Vec<String> = lost.iter().map(|(lo, hi)| format!("{lo}..={hi}")).collect();
+        report.push(
+            Finding::new(&LOST_SUBTREE_ECHOES, format!(
+                "tree {tree}: {n} inode findings inside subtrees that could not be walked (objectids {}) left out",
+                ranges.join(", ")
+            ))
+            .at("tree", tree)
+            .ctx("left_out", n),
+        );
     }
 }
 
-struct Walker<'c, 'f, 'a, 'm, 'd, 'r> {
+/// Per-inode findings left out of a tree because they fall in subtrees it lost.
+struct Echoes {
+    tree: u64,
+    left_out: u64,
+    /// The objectid ranges of the lost subtrees.
+    lost: Vec<(u64, u64)>,
+}
+
+/// One group's thread: hands every event to its families, then lets them finish.
+fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Vec<Echoes>) {
+    let mut report = Report::new();
+    let mut echoes = Vec::new();
+    let mut root: Option<TreeRoot> = None;
+    for batch in rx {
+        for ev in batch.iter() {
+            match ev {
+                Event::Begin(r) => {
+                    for f in families.iter_mut() {
+                        f.begin_tree(cx, r);
+                    }
+                    root = Some(r.clone());
+                }
+                Event::Block(b, first_visit, from) => {
+                    if let Some(r) = &root {
+                        deliver_block(cx, &mut families, r, b, *first_visit, *from);
+                    }
+                }
+                Event::End(r, lost) => {
+                    let before = report.findings.len();
+                    for f in families.iter_mut() {
+                        f.end_tree(cx, r, &mut report);
+                    }
+                    if is_subvolume(r.tree) && !lost.is_empty() {
+                        let n = leave_out_echoes(&mut report, r.tree, before, lost);
+                        if n > 0 {
+                            echoes.push(Echoes { tree: r.tree, left_out: n, lost: lost.clone() });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for f in families.iter_mut() {
+        f.finish(cx, &mut report);
+    }
+    (report, echoes)
+}
+
+fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, first_visit: bool, from: usize) {
+    if first_visit {
+        for f in families.iter_mut() {
+            f.block(cx, root, block);
+        }
+        for (slot, p) in block.node.ptrs().iter().enumerate().skip(from) {
+            for f in families.iter_mut() {
+                f.ptr(cx, root, block, slot, p);
+            }
+        }
+    }
+    for (slot, item) in block.node.items().iter().enumerate().skip(from) {
+        let Ok(data) = block.node.item_data(item) else { continue };
+        for f in families.iter_mut() {
+            f.item(cx, root, block, slot, &item.key, data, first_visit);
+        }
+    }
+}
+
+/// Removes the per-inode findings of this tree, pushed since `from`, that fall in a lost
+/// subtree's objectid range; returns how many. What lies in a subtree that could not be walked
+/// is unknown, so per-inode findings there would only echo the one loss.
+fn leave_out_echoes(report: &mut Report, tree: u64, from: usize, lost: &[(u64, u64)]) -> u64 {
+    let in_lost = |f: &Finding| {
+        let same_tree = matches!(f.location.get("tree"), Some(crate::record::Value::U64(t)) if *t == tree);
+        // A name lives with both its directory and its inode: either side lost loses it.
+        let ids = [f.location.get("inode"), f.context.get("dir")];
+        same_tree
+            && ids.iter().flatten().any(|v| match v {
+                crate::record::Value::U64(id) => lost.iter().any(|&(lo, hi)| (lo..=hi).contains(id)),
+                _ => false,
+            })
+    };
+    let tail = report.findings.split_off(from);
+    let before = tail.len();
+    report.findings.extend(tail.into_iter().filter(|f| !in_lost(f)));
+    (before - (report.findings.len() - from)) as u64
+}
+
+struct Walker<'c, 'f, 'a, 'r> {
     cx: &'c Cx<'f, 'a>,
     visited: HashSet<u64>,
-    families: &'m mut [&'d mut dyn Family],
+    /// One channel per family group.
+    out: Vec<SyncSender<Batch<'a>>>,
+    pending: Vec<Event<'a>>,
     report: &'r mut Report,
     progress: crate::progress::Progress,
+    ahead: Option<Sender<Vec<u64>>>,
 }
 
-impl Walker<'_, '_, '_, '_, '_, '_> {
+impl<'a> Walker<'_, '_, 'a, '_> {
+    fn walk_every_tree(&mut self) {
+        let sb = self.cx.fs.sb.sb();
+        let mut roots = Vec::new();
+        // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
+        let chunk = TreeRoot {
+            tree: CHUNK_TREE_OBJECTID,
+            bytenr: sb.chunk_root.get(),
+            level: Some(sb.chunk_root_level),
+            generation: Some(sb.chunk_root_generation.get()),
+            key: None,
+            drop: None,
+        };
+        self.walk_tree(&chunk, &mut roots);
+        let root = TreeRoot {
+            tree: ROOT_TREE_OBJECTID,
+            bytenr: sb.root.get(),
+            level: Some(sb.root_level),
+            generation: Some(sb.generation.get()),
+            key: None,
+            drop: None,
+        };
+        self.walk_tree(&root, &mut roots);
+        if sb.log_root.get() != 0 {
+            self.report.push(
+                Finding::new(&LOG_REPLAY_PENDING, format!("log tree at {} has not been replayed", sb.log_root.get()))
+                    .at("logical", sb.log_root.get())
+                    .ctx("generation", sb.generation.get()),
+            );
+            // The log root is written in the transaction after the superblock's generation.
+            let log = TreeRoot {
+                tree: TREE_LOG_OBJECTID,
+                bytenr: sb.log_root.get(),
+                level: Some(sb.log_root_level),
+                generation: Some(sb.generation.get() + 1),
+                key: None,
+                drop: None,
+            };
+            self.walk_tree(&log, &mut roots);
+        }
+        // Trees found through root items (the log root tree's point at per-subvolume log trees).
+        for r in std::mem::take(&mut roots) {
+            self.walk_tree(&r, &mut Vec::new());
+        }
+    }
+
+    fn emit(&mut self, ev: Event<'a>) {
+        self.pending.push(ev);
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch: Batch = Arc::new(std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH)));
+        for tx in &self.out {
+            // A group that stopped receiving has panicked; the join reports it.
+            let _ = tx.send(Arc::clone(&batch));
+        }
+    }
+
     /// Walks one tree breadth-first; collects the trees its root items name.
     fn walk_tree(&mut self, root: &TreeRoot, roots: &mut Vec<TreeRoot>) {
         let cx = self.cx;
-        for f in self.families.iter_mut() {
-            f.begin_tree(cx, root);
+        if let Some((k, level)) = root.drop {
+            self.report.push(
+                Finding::new(&SUBVOLUME_DROPPING, format!(
+                    "subvolume {} is being dropped: resumes at ({} {} {}) level {level}",
+                    root.tree,
+                    k.objectid.get(),
+                    k.type_,
+                    k.offset.get()
+                ))
+                .at("tree", root.tree)
+                .at("key", crate::btrfs::dump::key_record(&k))
+                .at("level", level),
+            );
         }
+        self.emit(Event::Begin(root.clone()));
         let per_tree = is_subvolume(root.tree);
-        let findings_before = self.report.findings.len();
-        // Objectid ranges of subtrees not walked (unreadable, a cycle, too damaged): what lies
-        // there is unknown, so per-inode findings in them would only echo the one loss.
+        // Objectid ranges of subtrees not walked (unreadable, a cycle, too damaged).
         let mut lost: Vec<(u64, u64)> = Vec::new();
         let mut in_tree = HashSet::new();
         let mut queue = VecDeque::new();
-        // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree)
+        // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree, and for
+        // a block on the drop path of a tree being dropped, the drop_progress key)
         queue.push_back((
             root.bytenr,
             Expect {
@@ -155,8 +373,9 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 root_item: root.key.is_some(),
             },
             None::<DiskKey>,
+            root.drop.map(|d| d.0),
         ));
-        while let Some((bytenr, expect, high)) = queue.pop_front() {
+        while let Some((bytenr, expect, high, on_drop_path)) = queue.pop_front() {
             let range = (expect.first_key.map_or(0, |k| k.objectid.get()), high.map_or(u64::MAX, |k| k.objectid.get()));
             if !in_tree.insert(bytenr) {
                 lost.push(range);
@@ -188,23 +407,31 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                     continue;
                 }
             };
-            if first_visit {
-                if !tree_block::check(cx, &block, &expect, self.report) {
-                    lost.push(range);
-                    continue;
-                }
-                for f in self.families.iter_mut() {
-                    f.block(cx, root, &block);
-                }
+            if first_visit && !tree_block::check(cx, &block, &expect, self.report) {
+                lost.push(range);
+                continue;
             }
             let level = block.node.level();
             let ptrs = block.node.ptrs();
-            for (slot, p) in ptrs.iter().enumerate() {
-                if first_visit {
-                    for f in self.families.iter_mut() {
-                        f.ptr(cx, root, &block, slot, p);
-                    }
+            // On the drop path, the slots left of drop_progress are dropped: the one covering
+            // it (the last key not above it, as a search finds it) is where the drop resumes.
+            let from = on_drop_path.map_or(0, |k| {
+                let keys: Vec<DiskKey> =
+                    if level == 0 { block.node.items().iter().map(|i| i.key).collect() } else { ptrs.iter().map(|p| p.key).collect() };
+                keys.iter().rposition(|x| key_le(x, &k)).unwrap_or(0)
+            });
+            let drop_level = root.drop.map_or(0, |d| d.1);
+            if let Some(tx) = &self.ahead {
+                let new: Vec<u64> = ptrs.iter().skip(from).map(|p| p.blockptr.get()).filter(|b| !self.visited.contains(b)).collect();
+                if !new.is_empty() {
+                    // The read-ahead thread may have quit; reading ahead is only a hint.
+                    let _ = tx.send(new);
                 }
+            }
+            for (slot, p) in ptrs.iter().enumerate().skip(from) {
+                // Below drop_level the subtree at the resume slot is whole; above it, the path
+                // goes on down.
+                let child_on_path = if slot == from && level > drop_level { on_drop_path } else { None };
                 queue.push_back((
                     p.blockptr.get(),
                     Expect {
@@ -218,72 +445,42 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                         root_item: false,
                     },
                     ptrs.get(slot + 1).map(|n| n.key).or(high),
+                    child_on_path,
                 ));
             }
-            for (slot, item) in block.node.items().iter().enumerate() {
-                let Ok(data) = block.node.item_data(item) else { continue };
-                for f in self.families.iter_mut() {
-                    f.item(cx, root, &block, slot, &item.key, data, first_visit);
-                }
-                if first_visit && (root.tree == ROOT_TREE_OBJECTID || root.tree == TREE_LOG_OBJECTID) && item.key.type_ == ROOT_ITEM_KEY {
+            if first_visit && (root.tree == ROOT_TREE_OBJECTID || root.tree == TREE_LOG_OBJECTID) {
+                for item in block.node.items().iter().skip(from) {
+                    if item.key.type_ != ROOT_ITEM_KEY {
+                        continue;
+                    }
+                    let Ok(data) = block.node.item_data(item) else { continue };
                     if let Some(r) = tree_of_root_item(root.tree, &item.key, data) {
                         roots.push(r);
                     }
                 }
             }
+            self.emit(Event::Block(block, first_visit, from));
         }
-        for f in self.families.iter_mut() {
-            f.end_tree(cx, root, self.report);
-        }
-        if per_tree && !lost.is_empty() {
-            self.leave_out_echoes(root, findings_before, &lost);
-        }
-    }
-
-    /// Removes the per-inode findings of this tree that fall in a lost subtree's objectid range
-    /// and says, in one info finding, how many were left out and why.
-    fn leave_out_echoes(&mut self, root: &TreeRoot, from: usize, lost: &[(u64, u64)]) {
-        let in_lost = |f: &Finding| {
-            let tree = matches!(f.location.get("tree"), Some(crate::record::Value::U64(t)) if *t == root.tree);
-            // A name lives with both its directory and its inode: either side lost loses it.
-            let ids = [f.location.get("inode"), f.context.get("dir")];
-            tree && ids.iter().flatten().any(|v| match v {
-                crate::record::Value::U64(id) => lost.iter().any(|&(lo, hi)| (lo..=hi).contains(id)),
-                _ => false,
-            })
-        };
-        let tail = self.report.findings.split_off(from);
-        let before = tail.len();
-        self.report.findings.extend(tail.into_iter().filter(|f| !in_lost(f)));
-        let left_out = before - (self.report.findings.len() - from);
-        if left_out > 0 {
-            let ranges: Vec<String> = lost.iter().map(|(lo, hi)| format!("{lo}..={hi}")).collect();
-            self.report.push(
-                Finding::new(&LOST_SUBTREE_ECHOES, format!(
-                    "tree {}: {left_out} inode findings inside subtrees that could not be walked (objectids {}) left out",
-                    root.tree,
-                    ranges.join(", ")
-                ))
-                .at("tree", root.tree)
-                .ctx("left_out", left_out as u64),
-            );
-        }
+        self.emit(Event::End(root.clone(), if per_tree { lost } else { Vec::new() }));
     }
 }
 
-/// The tree a root item points to, unless it is being dropped.
+/// `a <= b` in key order (objectid, type, offset).
+fn key_le(a: &DiskKey, b: &DiskKey) -> bool {
+    (a.objectid.get(), a.type_, a.offset.get()) <= (b.objectid.get(), b.type_, b.offset.get())
+}
+
+/// The tree a root item points to, with what is left of it when it is being dropped.
 fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoot> {
     let r = crate::btrfs::items::root_item(data)?;
-    let (bytenr, level, generation, refs, drop_objectid) =
-        (r.bytenr.get(), r.level, r.generation.get(), r.refs.get(), r.drop_progress.objectid.get());
+    let (bytenr, level, generation, refs) = (r.bytenr.get(), r.level, r.generation.get(), r.refs.get());
     let is_log = in_tree == TREE_LOG_OBJECTID;
-    // A root being dropped (drop_progress set), or a deleted subvolume (refs 0) waiting for the
-    // cleaner, may point at blocks already freed: btrfs check walks only what is left of it; we
-    // do not walk it yet. Only subvolumes count references: log trees and the quota tree (as
-    // kernel 6.18 writes it) have refs 0 by design.
-    if (refs == 0 && !is_log && is_subvolume(key.objectid.get())) || drop_objectid != 0 {
-        return None;
-    }
+    // A deleted subvolume (refs 0) whose drop has begun (drop_progress set) holds only what
+    // lies right of drop_progress; one with refs is whole whatever drop_progress says, as
+    // btrfs check reads it. Only subvolumes count references: log trees and the quota tree
+    // (as kernel 6.18 writes it) have refs 0 by design.
+    let dropping = refs == 0 && !is_log && is_subvolume(key.objectid.get()) && r.drop_progress.objectid.get() != 0;
+    let drop = dropping.then_some((r.drop_progress, r.drop_level));
     let tree = if is_log { TREE_LOG_OBJECTID } else { key.objectid.get() };
-    Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key) })
+    Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key), drop })
 }
