@@ -27,9 +27,14 @@ fn main() {
     let rows = manifest();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["--list"] => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
             for c in &rows {
                 let extra = if c.args.is_empty() { String::new() } else { format!(" [{}]", c.args.join(" ")) };
-                println!("{:<44} {:<13} {:<16} {}{extra}", c.name, c.family.name(), c.base.name(), c.want());
+                // A closed pipe (`| head`) ends the listing.
+                if writeln!(out, "{:<44} {:<13} {:<16} {}{extra}", c.name, c.family.name(), c.base.name(), c.want()).is_err() {
+                    break;
+                }
             }
         }
         [name, out] => {
@@ -58,7 +63,8 @@ fn main() {
             match result {
                 Ok(written) => {
                     let files = written.join(" ");
-                    println!("{}: {} ({} on {})", c.name, c.why, c.family.name(), c.base.name());
+                    let why = if c.why.is_empty() { String::new() } else { format!(" — {}", c.why) };
+                    println!("{} ({} on {}){why}", c.name, c.family.name(), c.base.name());
                     println!("expected: {}", c.want());
                     println!("reproduce: ondisk check {}{files}", c.args.iter().map(|a| format!("{a} ")).collect::<String>());
                     println!("           btrfs check --readonly {files}");

@@ -382,6 +382,9 @@ pub struct LeafItem {
     pub data: Vec<u8>,
 }
 
+/// Where bytes are in the image: (member index, physical offset).
+pub type Place = (usize, u64);
+
 /// Which copies of a tree block an edit goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copies {
@@ -440,7 +443,7 @@ impl Img {
 
     /// Every copy of a logical address: (member index, physical), for profiles whose stripes
     /// are whole copies (SINGLE, DUP, RAID1*).
-    pub fn copies(&self, logical: u64) -> Result<Vec<(usize, u64)>, Error> {
+    pub fn copies(&self, logical: u64) -> Result<Vec<Place>, Error> {
         let c = self.chunk_of(logical)?;
         if c.u("chunk_type")? & STRIPED != 0 {
             return Err(Error::Unsupported(format!("logical {logical} is in a striped chunk")));
@@ -464,7 +467,7 @@ impl Img {
     }
 
     /// RAID5: (member, physical) of the data stripe holding `logical` and of its row's parity.
-    pub fn raid5(&self, logical: u64) -> Result<((usize, u64), (usize, u64)), Error> {
+    pub fn raid5(&self, logical: u64) -> Result<(Place, Place), Error> {
         let c = self.chunk_of(logical)?;
         if c.u("chunk_type")? & 128 == 0 {
             return Err(Error::Unsupported("not a RAID5 chunk".into()));
@@ -475,7 +478,7 @@ impl Img {
         let data = n - 1;
         let (nr, in_stripe) = (off / slen, off % slen);
         let (row, col) = (nr / data, nr % data);
-        let at = |idx: u64| -> Result<(usize, u64), Error> {
+        let at = |idx: u64| -> Result<Place, Error> {
             let st = &stripes[idx as usize];
             Ok((self.member(st.u("devid")?)?, st.u("offset")? + row * slen + in_stripe))
         };
@@ -533,7 +536,7 @@ impl Img {
     /// Edits the tree block at `logical`: `f` changes the first selected copy, which is then
     /// re-checksummed if `recsum` and written to every selected copy.
     pub fn edit_block(&self, logical: u64, which: Copies, recsum: bool, f: impl FnOnce(&mut [u8])) -> Result<(), Error> {
-        let copies: Vec<(usize, u64)> =
+        let copies: Vec<Place> =
             self.copies(logical)?.into_iter().enumerate().filter(|(i, _)| which == Copies::All || which == Copies::Only(*i)).map(|(_, c)| c).collect();
         let &(dev, p) = copies.first().ok_or_else(|| Error::Missing(format!("copy {which:?} of {logical}")))?;
         let mut b = self.read(dev, p, self.nodesize)?;
