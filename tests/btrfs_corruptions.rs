@@ -64,7 +64,7 @@ fn btrfs_corruption_matrix() {
     if !common::have("mkfs.btrfs") {
         return;
     }
-    let tools = Tools { ondisk: common::ondisk(), shared: Some(shared) };
+    let tools = Tools { ondisk: common::ondisk(), shared: Some(shared), unpacked: Some(common::raw_image) };
     let work = tempfile::tempdir().expect("tempdir");
 
     // Every base once, checked clean (with --check-data-csum: no error, no warning, exactly the
@@ -73,10 +73,13 @@ fn btrfs_corruption_matrix() {
     let built = par_map(&bases, |b| -> Result<BaseImage, String> {
         let dir = work.path().join(b.name());
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let t = std::time::Instant::now();
         let base = b.build(&tools, &dir).map_err(|e| format!("base {}: {e}", b.name()))?;
+        let built = t.elapsed();
         let found = check(&tools, &base.paths, &["--check-data-csum"], &[]).map_err(|e| format!("base {}: {e}", b.name()))?;
         let kinds: BTreeSet<&str> = found.kinds.keys().map(String::as_str).collect();
         let want: BTreeSet<&str> = b.clean_kinds().iter().copied().collect();
+        eprintln!("base {}: built in {built:.1?}, checked clean in {:.1?}", b.name(), t.elapsed() - built);
         if found.code == Some(0) && found.errors == 0 && found.warnings == 0 && kinds == want {
             Ok(base)
         } else {
@@ -85,11 +88,13 @@ fn btrfs_corruption_matrix() {
     });
     let bases: BTreeMap<Base, Result<BaseImage, String>> = bases.into_iter().zip(built).collect();
 
+    let t = std::time::Instant::now();
     let results = par_map(&rows, |c| match &bases[&c.base] {
         Ok(base) => run_row(&tools, c, base, &work.path().join("rows").join(c.name)),
         Err(e) => (c.want().to_string(), "-".into(), vec![e.clone()]),
     });
 
+    eprintln!("rows in {:.1?}", t.elapsed());
     let mut table = vec![("name".to_string(), "family".to_string(), "expected".to_string(), "found".to_string(), "ok".to_string())];
     let mut failures = Vec::new();
     let mut families: BTreeMap<&str, usize> = BTreeMap::new();

@@ -6,7 +6,7 @@ use ondisk_test_images::btrfs_corrupt::{Base, Error, Found, Tools};
 
 /// Where `ondisk` and `../shared` are.
 pub fn tools() -> Tools {
-    Tools { ondisk: super::ondisk(), shared: super::shared() }
+    Tools { ondisk: super::ondisk(), shared: super::shared(), unpacked: Some(super::raw_image) }
 }
 
 /// A clean base built in a temp dir, or `None` after a visible `SKIP:` line when mkfs.btrfs or

@@ -19,7 +19,7 @@ fn tools() -> Tools {
         .into_iter()
         .chain([repo.join("../shared"), repo.join("../../shared")])
         .find(|p| p.join("images").is_dir());
-    Tools { ondisk, shared }
+    Tools { ondisk, shared, unpacked: None }
 }
 
 fn main() {

@@ -280,22 +280,17 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("data-sector-flipped-check-data-csum", DataCsum, Base::MkfsCsum, &["btrfs.data_csum_mismatch"], |i| {
             i.flip(file_extent(i, A_LEN)?.0 + 5 * SECTOR + 17, true)
         })
-        .args(&["--check-data-csum"])
-        .totals(1, 0),
+        .data_csum(1, 0),
         row("raid1-one-bad-mirror", DataCsum, Base::KRaid1, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid1_flip(i, false))
-            .args(&["--check-data-csum"])
-            .totals(0, 1)
+            .data_csum(0, 1)
             .why("the other mirror is good: a warning"),
         row("raid1-both-mirrors-bad", DataCsum, Base::KRaid1, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid1_flip(i, true))
-            .args(&["--check-data-csum"])
-            .totals(1, 0),
+            .data_csum(1, 0),
         row("raid5-bad-data-rebuilt-from-parity", DataCsum, Base::KRaid5, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid5_flip(i, false))
-            .args(&["--check-data-csum"])
-            .totals(0, 1)
+            .data_csum(0, 1)
             .why("the parity rebuilds the sector (the kernel repairs it on read): a warning"),
         row("raid5-data-and-parity-bad", DataCsum, Base::KRaid5, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid5_flip(i, true))
-            .args(&["--check-data-csum"])
-            .totals(1, 0),
+            .data_csum(1, 0),
         row("log-csum-missing", Log, Base::KLogtree, &["btrfs.log_csum_missing", "btrfs.log_replay_pending", ORPHAN], |i| {
             let log = u64::MAX - 5; // TREE_LOG_OBJECTID (-6)
             let it = i

@@ -54,6 +54,13 @@ impl Leaf<'_> {
         self.0.remove(i)
     }
 
+    /// Removes the item of type `ty` of the inode `name` stands for.
+    fn remove_of(&mut self, name: &str, ty: u8) -> Result<(), Error> {
+        let i = self.pos(self.ino(name)?, ty)?;
+        self.0.remove(i);
+        Ok(())
+    }
+
     /// Adds to a u64 field of `name`'s INODE_ITEM.
     fn inode_add(&mut self, name: &str, field: usize, v: u64) -> Result<(), Error> {
         let ino = self.ino(name)?;
@@ -105,11 +112,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .why("a lost DIR_INDEX: the name lacks a part and the directory's size counts a name twice less"),
         row("missing-inode-ref", InodeDir, Base::MkfsTree, &["btrfs.no_inode_ref"], |i| {
-            fs(i, |l| {
-                let i = l.pos(l.ino("a")?, INODE_REF)?;
-                l.remove(i);
-                Ok(())
-            })
+            fs(i, |l| l.remove_of("a", INODE_REF))
         }),
         row(
             "wrong-name-hash",
@@ -182,11 +185,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .why("btrfs-progs fsck-tests 035's fault: an inline extent's ram_bytes one more than its data, which also makes nbytes disagree"),
         row("missing-inode-item", InodeDir, Base::MkfsTree, &["btrfs.no_inode_item"], |i| {
-            fs(i, |l| {
-                let i = l.pos(l.ino("b")?, INODE_ITEM)?;
-                l.remove(i);
-                Ok(())
-            })
+            fs(i, |l| l.remove_of("b", INODE_ITEM))
         })
         .why("its ref and extent remain, its directory entries point at nothing"),
         row("directory-hard-link", InodeDir, Base::MkfsTree, &["btrfs.dir_invalid_nlink", "btrfs.link_count_wrong"], |i| fs(i, |l| l.inode_add("e", I_NLINK, 1)))

@@ -92,6 +92,10 @@ impl Corruption {
         self.totals = Some((errors, warnings));
         self
     }
+    /// Run with `--check-data-csum`, expecting these (errors, warnings).
+    const fn data_csum(self, errors: u64, warnings: u64) -> Self {
+        self.args(&["--check-data-csum"]).totals(errors, warnings)
+    }
     const fn why(mut self, why: &'static str) -> Self {
         self.why = why;
         self
