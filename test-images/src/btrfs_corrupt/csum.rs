@@ -4,11 +4,11 @@
 
 use super::image::{le32, le64, missing, put32, put64, Get, Img, Key, LeafItem, SECTOR};
 use super::{row, Base, Corruption, Error, Family};
+use ondisk_layouts::btrfs::consts::{FREE_SPACE_INFO_KEY as FREE_SPACE_INFO, FREE_SPACE_OBJECTID, METADATA_ITEM_KEY, TREE_LOG_OBJECTID};
 use serde_json::Value;
 
 /// Bytes of one crc32c.
 const CS: usize = 4;
-const FREE_SPACE_INFO: u8 = 198;
 /// The kernel images' own finding: free space tree leftovers of mkfs's bootstrap chunks (info).
 const ORPHAN: &str = "btrfs.free_space_orphan";
 /// `a` of [`Base::MkfsCsum`]: 300000 bytes in one extent of 303104.
@@ -119,7 +119,7 @@ fn raid5_flip(i: &Img, parity: bool) -> Result<(), Error> {
 
 /// The first page of the v1 space cache of the first block group with a cache: (logical, pages).
 fn cache_page0(i: &Img) -> Result<(u64, u64), Error> {
-    let hdr = i.find("a v1 cache header", |v| v["tree"] == 1 && v["key"]["objectid"] == u64::MAX - 10)?;
+    let hdr = i.find("a v1 cache header", |v| v["tree"] == 1 && v["key"]["objectid"] == FREE_SPACE_OBJECTID)?;
     let ino = hdr.u("location.objectid")?;
     let fe = i.find("the cache inode's extent", |v| v["tree"] == 1 && v["item_type"] == "EXTENT_DATA" && v["key"]["objectid"] == ino && v["key"]["offset"] == 0)?;
     let size = i.find("the cache inode", |v| v["tree"] == 1 && v["item_type"] == "INODE_ITEM" && v["key"]["objectid"] == ino)?.u("size")?;
@@ -131,7 +131,7 @@ fn allocated(i: &Img, l: u64) -> bool {
     let ns = i.nodesize as u64;
     i.items_of(2, "METADATA_ITEM").chain(i.items_of(2, "EXTENT_ITEM")).any(|v| {
         let (Ok(s), Ok(off)) = (v.u("key.objectid"), v.u("key.offset")) else { return false };
-        let len = if v["key"]["type"] == 169 { ns } else { off };
+        let len = if v["key"]["type"] == METADATA_ITEM_KEY { ns } else { off };
         s <= l && l < s + len
     })
 }
@@ -292,9 +292,8 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("raid5-data-and-parity-bad", DataCsum, Base::KRaid5, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid5_flip(i, true))
             .data_csum(1, 0),
         row("log-csum-missing", Log, Base::KLogtree, &["btrfs.log_csum_missing", "btrfs.log_replay_pending", ORPHAN], |i| {
-            let log = u64::MAX - 5; // TREE_LOG_OBJECTID (-6)
             let it = i
-                .items_of(log, "EXTENT_CSUM")
+                .items_of(TREE_LOG_OBJECTID, "EXTENT_CSUM")
                 .find(|v| v.u("slot").is_ok_and(|s| s > 0))
                 .ok_or_else(|| missing("a log csum item that is not the leaf's first"))?;
             let (block, slot) = (it.u("block")?, it.u("slot")? as usize);

@@ -3,6 +3,7 @@
 
 use super::image::{add64, missing, put64, Get, Img, Key};
 use super::{row, Base, Corruption, Error, Family};
+use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, METADATA_ITEM_KEY};
 use serde_json::Value;
 
 /// k-rich's own finding: free-space-tree leftovers of mkfs's temporary chunks (an info).
@@ -34,7 +35,7 @@ fn regular_file_extent(i: &Img) -> Result<Value, Error> {
 /// Re-keys the FS_TREE leaf's METADATA_ITEM with another level.
 fn metadata_level(i: &mut Img, level: u64) -> Result<(), Error> {
     let it = fs_leaf_item(i)?;
-    i.edit_key(&it, Key { objectid: it.u("key.objectid")?, ty: 169, offset: level })
+    i.edit_key(&it, Key { objectid: it.u("key.objectid")?, ty: METADATA_ITEM_KEY, offset: level })
 }
 
 fn dev_extents(i: &Img) -> Vec<Value> {
@@ -160,7 +161,7 @@ pub(super) fn rows() -> Vec<Corruption> {
             &["btrfs.block_group_no_chunk", "btrfs.chunk_no_block_group", "btrfs.free_space_info_missing", "btrfs.free_space_orphan"],
             |i| {
                 let it = block_group(i, 2, 4)?;
-                i.edit_key(&it, Key { objectid: it.u("key.objectid")?, ty: 192, offset: it.u("key.offset")? / 2 })
+                i.edit_key(&it, Key { objectid: it.u("key.objectid")?, ty: BLOCK_GROUP_ITEM_KEY, offset: it.u("key.offset")? / 2 })
             },
         )
         .why("the metadata block group item claims half its chunk; the free space tree keys its info by the real range"),

@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-/// Superblock copies (primary, mirrors 1 and 2).
-pub const SUPER_OFFSETS: [u64; 3] = [0x1_0000, 0x400_0000, 0x40_0000_0000];
+pub use ondisk_layouts::btrfs::superblock::SUPER_OFFSETS;
+use ondisk_layouts::btrfs::tree::{Header, Item, KeyPtr};
+
 /// `struct btrfs_header`.
-pub const HEADER: usize = 101;
+pub const HEADER: usize = std::mem::size_of::<Header>();
 /// `struct btrfs_item` in a leaf, `struct btrfs_key_ptr` in a node.
-pub const ITEM: usize = 25;
-pub const KEY_PTR: usize = 33;
+pub const ITEM: usize = std::mem::size_of::<Item>();
+pub const KEY_PTR: usize = std::mem::size_of::<KeyPtr>();
 pub const SECTOR: u64 = 4096;
 /// Superblock offsets of the fields edited here.
 const SB_NODESIZE: u64 = 148;

@@ -4,20 +4,17 @@
 use super::image::{add64, le32, le64, missing, put32, Img, Key, LeafItem};
 use super::{row, Base, Corruption, Error, Family};
 
-const INODE_ITEM: u8 = 1;
-const INODE_REF: u8 = 12;
-const XATTR_ITEM: u8 = 24;
-const DIR_ITEM: u8 = 84;
-const DIR_INDEX: u8 = 96;
-const EXTENT_DATA: u8 = 108;
+use ondisk_layouts::btrfs::consts::{
+    DIR_INDEX_KEY as DIR_INDEX, DIR_ITEM_KEY as DIR_ITEM, EXTENT_DATA_KEY as EXTENT_DATA, FREE_SPACE_OBJECTID, INODE_ITEM_KEY as INODE_ITEM,
+    INODE_REF_KEY as INODE_REF, XATTR_ITEM_KEY as XATTR_ITEM,
+};
+
 /// `struct btrfs_inode_item` fields.
 const I_GENERATION: usize = 0;
 const I_SIZE: usize = 16;
 const I_NBYTES: usize = 24;
 const I_NLINK: usize = 40;
 const I_MODE: usize = 52;
-/// `FREE_SPACE_OBJECTID` (-11): the v1 space cache headers in the root tree.
-const FREE_SPACE_OBJECTID: u64 = -11i64 as u64;
 
 /// The items of a one-leaf tree being edited.
 pub(super) struct Leaf<'a>(&'a mut Vec<LeafItem>);
