@@ -207,3 +207,48 @@ pub fn manifest() -> Vec<Corruption> {
     v.extend(csum::rows());
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(kinds: &[(&str, u64, &str)], errors: u64, warnings: u64) -> Found {
+        Found {
+            code: Some(if errors > 0 { 4 } else { 0 }),
+            errors,
+            warnings,
+            kinds: kinds.iter().map(|(k, n, s)| (k.to_string(), (*n, s.to_string()))).collect(),
+            field_mismatches: Vec::new(),
+        }
+    }
+
+    fn want(expect: &'static [&'static str]) -> Want {
+        row("t", Family::Csum, Base::MkfsCsum, expect, |_| Ok(())).want()
+    }
+
+    #[test]
+    fn errors_and_warnings_exactly_listed_infos_present() {
+        let w = want(&["btrfs.a=2:error", "btrfs.i:info"]);
+        assert!(w.compare(&found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info"), ("btrfs.other", 3, "info")], 2, 0)).is_empty());
+        // A count, a severity, a missing info, an unexpected warning, a wrong exit code.
+        assert_eq!(w.compare(&found(&[("btrfs.a", 1, "error"), ("btrfs.i", 1, "info")], 1, 0)).len(), 1);
+        assert_eq!(w.compare(&found(&[("btrfs.a", 2, "warning"), ("btrfs.i", 1, "info")], 0, 2)).len(), 1);
+        assert_eq!(w.compare(&found(&[("btrfs.a", 2, "error")], 2, 0)).len(), 1);
+        assert_eq!(w.compare(&found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info"), ("btrfs.w", 1, "warning")], 2, 1)).len(), 1);
+        let mut f = found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info")], 2, 0);
+        f.code = Some(0);
+        assert_eq!(w.compare(&f).len(), 1);
+    }
+
+    #[test]
+    fn the_manifest_names_rows_once_and_covers_every_family() {
+        let rows = manifest();
+        let names: std::collections::BTreeSet<&str> = rows.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), rows.len(), "a name is used twice");
+        let families: std::collections::BTreeSet<Family> = rows.iter().map(|c| c.family).collect();
+        assert_eq!(families.len(), 12, "a family has no row: {families:?}");
+        for c in &rows {
+            assert!(c.expect.iter().all(|k| k.starts_with("btrfs.")), "{}: {:?}", c.name, c.expect);
+        }
+    }
+}
