@@ -4,7 +4,7 @@
 //! - [`image`]: the toolkit — base images (`mkfs.btrfs --rootdir` recipes, decompressed shared
 //!   kernel images), locating items and blocks through `ondisk dump --json`, editing a tree block,
 //!   leaf or superblock in every copy and re-checksumming it, running `ondisk check --json`;
-//! - [`tree`], [`extent`], [`inode`], [`csum`]: the manifest rows, one file per group of families;
+//! - `tree.rs`, `extent.rs`, `inode.rs`, `csum.rs`: the manifest rows, one file per group of families;
 //! - [`manifest`]: every row; [`Want::compare`]: expected against found.
 //!
 //! The runner is `tests/btrfs_corruptions.rs`; `btrfs-corrupt NAME OUT.img` writes one row's
