@@ -5,7 +5,9 @@
 use super::image::{le32, le64, missing, put32, put64, Get, Img, Key, LeafItem, SECTOR};
 use super::{row, Base, Corruption, Error, Family};
 use ondisk_layouts::btrfs::consts::{FREE_SPACE_INFO_KEY as FREE_SPACE_INFO, FREE_SPACE_OBJECTID, METADATA_ITEM_KEY, TREE_LOG_OBJECTID};
+use ondisk_layouts::btrfs::items::{FreeSpaceInfo, InodeItem};
 use serde_json::Value;
+use std::mem::offset_of;
 
 /// Bytes of one crc32c.
 const CS: usize = 4;
@@ -126,6 +128,13 @@ fn cache_page0(i: &Img) -> Result<(u64, u64), Error> {
     Ok((fe.u("disk_bytenr")? + fe.u("offset")?, size.div_ceil(4096)))
 }
 
+/// The v1 space cache page layout (the kernel's `free-space-cache.c`, not an on-disk struct of
+/// the headers): page 0 starts with one crc32c per page, then the 8-byte generation, then
+/// entries of `btrfs_free_space_entry` (offset u64, bytes u64, type u8).
+const CACHE_CRC: usize = 4;
+const CACHE_GENERATION: usize = 8;
+const CACHE_ENTRY: usize = 17;
+
 /// Whether `l` lies in an allocated extent (extent tree items of the dump).
 fn allocated(i: &Img, l: u64) -> bool {
     let ns = i.nodesize as u64;
@@ -187,8 +196,8 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("csum-on-nodatasum-inode", Csum, Base::MkfsCsum, &["btrfs.csum_unexpected"], |i| {
             let (_, ino) = file_extent(i, A_LEN)?;
             let inode = i.find("the inode item", |v| is(v, 5, "INODE_ITEM") && v["key"]["objectid"] == ino)?;
-            // btrfs_inode_item.flags at offset 64: NODATASUM | NODATACOW.
-            i.edit_item(&inode, |d| d[64] |= 0x3)
+            // NODATASUM | NODATACOW.
+            i.edit_item(&inode, |d| d[offset_of!(InodeItem, flags)] |= 0x3)
         }),
         row("csum-item-bad-size", Csum, Base::MkfsCsum, &["btrfs.csum_item_size", "btrfs.csum_missing"], |i| {
             let (leaf, slot, _) = csum_item_of(i, file_extent(i, A_LEN)?.0)?;
@@ -226,8 +235,9 @@ pub(super) fn rows() -> Vec<Corruption> {
         .why("the data block group's last free extent reaches past its end"),
         row("free-space-extent-count-wrong", FreeSpace, Base::MkfsCsum, &["btrfs.free_space_extent_count"], |i| {
             free_space_info(i, |items, at| {
-                let c = le32(&items[at].data, 0) + 1;
-                put32(&mut items[at].data, 0, c);
+                let at_count = offset_of!(FreeSpaceInfo, extent_count);
+                let c = le32(&items[at].data, at_count) + 1;
+                put32(&mut items[at].data, at_count, c);
             })
         }),
         row("free-space-info-missing", FreeSpace, Base::MkfsCsum, &["btrfs.free_space_info_missing"], |i| {
@@ -238,7 +248,7 @@ pub(super) fn rows() -> Vec<Corruption> {
             })
         }),
         row("free-space-flags-say-bitmaps", FreeSpace, Base::MkfsCsum, &["btrfs.free_space_flags"], |i| {
-            free_space_info(i, |items, at| items[at].data[4] |= 1) // USING_BITMAPS
+            free_space_info(i, |items, at| items[at].data[offset_of!(FreeSpaceInfo, flags)] |= 1) // USING_BITMAPS
         }),
         row("free-space-extents-overlap", FreeSpace, Base::MkfsCsum, &["btrfs.free_space_overlap", "btrfs.free_space_allocated"], |i| {
             let exts: Vec<&Value> = i.items_of(10, "FREE_SPACE_EXTENT").collect();
@@ -258,9 +268,9 @@ pub(super) fn rows() -> Vec<Corruption> {
             let (logical, pages) = cache_page0(i)?;
             let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
             let mut page = i.read(dev, p, 4096)?;
-            let crcs = 4 * pages as usize;
+            let crcs = CACHE_CRC * pages as usize;
             // The first entry that follows allocated space: its start moves one sector down into it.
-            let e = (0..9).map(|k| crcs + 8 + 17 * k).find(|&e| allocated(i, le64(&page, e) - SECTOR)).ok_or_else(|| missing("an entry after allocated space"))?;
+            let e = (0..9).map(|k| crcs + CACHE_GENERATION + CACHE_ENTRY * k).find(|&e| allocated(i, le64(&page, e) - SECTOR)).ok_or_else(|| missing("an entry after allocated space"))?;
             let (off, bytes) = (le64(&page, e), le64(&page, e + 8));
             put64(&mut page, e, off - SECTOR);
             put64(&mut page, e + 8, bytes + SECTOR);
@@ -271,7 +281,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("space-cache-v1-bad-crc-is-discarded", FreeSpace, Base::KSpacecacheV1, &["btrfs.space_cache_invalid"], |i| {
             let (logical, pages) = cache_page0(i)?;
             let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
-            i.flip_at(dev, p + 4 * pages + 8)
+            i.flip_at(dev, p + CACHE_CRC as u64 * pages + CACHE_GENERATION as u64)
         })
         .totals(0, 0)
         .why("a v1 cache page whose crc fails is not used, as the kernel does: not an error"),

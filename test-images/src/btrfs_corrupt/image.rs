@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 pub use ondisk_layouts::btrfs::superblock::SUPER_OFFSETS;
-use ondisk_layouts::btrfs::tree::{Header, Item, KeyPtr};
+use ondisk_layouts::btrfs::tree::{DiskKey, Header, Item, KeyPtr};
+use std::mem::offset_of;
 
 /// `struct btrfs_header`.
 pub const HEADER: usize = std::mem::size_of::<Header>();
@@ -23,10 +25,12 @@ pub const HEADER: usize = std::mem::size_of::<Header>();
 pub const ITEM: usize = std::mem::size_of::<Item>();
 pub const KEY_PTR: usize = std::mem::size_of::<KeyPtr>();
 pub const SECTOR: u64 = 4096;
-/// Superblock offsets of the fields edited here.
-const SB_NODESIZE: u64 = 148;
-const SB_CSUM_TYPE: u64 = 196;
-const SB_DEVID: u64 = 201;
+/// Header fields every leaf edit needs.
+pub const NRITEMS: usize = offset_of!(Header, nritems);
+pub const LEVEL: usize = offset_of!(Header, level);
+/// `btrfs_item.offset` and `.size` within a leaf slot.
+const ITEM_OFFSET: usize = offset_of!(Item, offset);
+const ITEM_SIZE: usize = offset_of!(Item, size);
 /// Chunk type bits of the striped profiles (one stripe is not one copy).
 const STRIPED: u64 = 8 | 64 | 128 | 256;
 
@@ -319,10 +323,11 @@ impl BaseImage {
             Ok(b)
         };
         let first = paths.first().ok_or_else(|| missing("an image member"))?;
-        let nodesize = le32(&sb(first, SB_NODESIZE, 4)?, 0) as usize;
-        let c = sb(first, SB_CSUM_TYPE, 2)?;
+        let nodesize = le32(&sb(first, offset_of!(SuperBlock, nodesize) as u64, 4)?, 0) as usize;
+        let c = sb(first, offset_of!(SuperBlock, csum_type) as u64, 2)?;
         let csum_type = u16::from_le_bytes([c[0], c[1]]);
-        let devids = paths.iter().map(|p| sb(p, SB_DEVID, 8).map(|b| le64(&b, 0))).collect::<Result<_, _>>()?;
+        let devid = (offset_of!(SuperBlock, dev_item) + offset_of!(DevItem, devid)) as u64;
+        let devids = paths.iter().map(|p| sb(p, devid, 8).map(|b| le64(&b, 0))).collect::<Result<_, _>>()?;
         Ok(BaseImage { paths, records: Arc::new(records), nodesize, csum_type, devids })
     }
 
@@ -385,6 +390,18 @@ pub struct Key {
     pub objectid: u64,
     pub ty: u8,
     pub offset: u64,
+}
+
+/// The `btrfs_disk_key` at `at`.
+pub fn get_key(b: &[u8], at: usize) -> Key {
+    Key { objectid: le64(b, at + offset_of!(DiskKey, objectid)), ty: b[at + offset_of!(DiskKey, type_)], offset: le64(b, at + offset_of!(DiskKey, offset)) }
+}
+
+/// Writes a `btrfs_disk_key` at `at`.
+pub fn put_key(b: &mut [u8], at: usize, key: Key) {
+    put64(b, at + offset_of!(DiskKey, objectid), key.objectid);
+    b[at + offset_of!(DiskKey, type_)] = key.ty;
+    put64(b, at + offset_of!(DiskKey, offset), key.offset);
 }
 
 /// One item of a leaf being rewritten.
@@ -578,29 +595,24 @@ impl Img {
 
     /// Rewrites an item's key in place.
     pub fn edit_key(&self, item: &Value, key: Key) -> Result<(), Error> {
-        self.edit_item_block(item, |b, slot| {
-            let at = HEADER + slot * ITEM;
-            put64(b, at, key.objectid);
-            b[at + 8] = key.ty;
-            put64(b, at + 9, key.offset);
-        })
+        self.edit_item_block(item, |b, slot| put_key(b, HEADER + slot * ITEM, key))
     }
 
     /// Removes an item the way the kernel does: later headers move down one slot, the data of
     /// later items (stored below) moves up by the removed item's size.
     pub fn delete_item(&self, item: &Value) -> Result<(), Error> {
         self.edit_item_block(item, |b, slot| {
-            let nritems = le32(b, 96) as usize;
+            let nritems = le32(b, NRITEMS) as usize;
             let hdr = |i: usize| HEADER + i * ITEM;
-            let (off, size) = (le32(b, hdr(slot) + 17) as usize, le32(b, hdr(slot) + 21) as usize);
-            let low = le32(b, hdr(nritems - 1) + 17) as usize;
+            let (off, size) = (le32(b, hdr(slot) + ITEM_OFFSET) as usize, le32(b, hdr(slot) + ITEM_SIZE) as usize);
+            let low = le32(b, hdr(nritems - 1) + ITEM_OFFSET) as usize;
             b.copy_within(HEADER + low..HEADER + off, HEADER + low + size);
             for i in slot + 1..nritems {
-                let o = le32(b, hdr(i) + 17) + size as u32;
-                put32(b, hdr(i) + 17, o);
+                let o = le32(b, hdr(i) + ITEM_OFFSET) + size as u32;
+                put32(b, hdr(i) + ITEM_OFFSET, o);
             }
             b.copy_within(hdr(slot + 1)..hdr(nritems), hdr(slot));
-            put32(b, 96, (nritems - 1) as u32);
+            put32(b, NRITEMS, (nritems - 1) as u32);
         })
     }
 
@@ -610,16 +622,16 @@ impl Img {
         let mut result = Ok(());
         let n = self.nodesize;
         self.edit_block(logical, Copies::All, true, |b| {
-            if b[100] != 0 {
+            if b[LEVEL] != 0 {
                 result = Err(Error::Unsupported(format!("block {logical} is not a leaf")));
                 return;
             }
-            let nritems = le32(b, 96) as usize;
+            let nritems = le32(b, NRITEMS) as usize;
             let mut items: Vec<LeafItem> = (0..nritems)
                 .map(|i| {
                     let h = HEADER + i * ITEM;
-                    let key = Key { objectid: le64(b, h), ty: b[h + 8], offset: le64(b, h + 9) };
-                    let (off, size) = (le32(b, h + 17) as usize, le32(b, h + 21) as usize);
+                    let key = get_key(b, h);
+                    let (off, size) = (le32(b, h + ITEM_OFFSET) as usize, le32(b, h + ITEM_SIZE) as usize);
                     LeafItem { key, data: b[HEADER + off..HEADER + off + size].to_vec() }
                 })
                 .collect();
@@ -634,14 +646,12 @@ impl Img {
             for (i, it) in items.iter().enumerate() {
                 end -= it.data.len();
                 let h = HEADER + i * ITEM;
-                put64(b, h, it.key.objectid);
-                b[h + 8] = it.key.ty;
-                put64(b, h + 9, it.key.offset);
-                put32(b, h + 17, end as u32);
-                put32(b, h + 21, it.data.len() as u32);
+                put_key(b, h, it.key);
+                put32(b, h + ITEM_OFFSET, end as u32);
+                put32(b, h + ITEM_SIZE, it.data.len() as u32);
                 b[HEADER + end..HEADER + end + it.data.len()].copy_from_slice(&it.data);
             }
-            put32(b, 96, items.len() as u32);
+            put32(b, NRITEMS, items.len() as u32);
         })?;
         result
     }

@@ -1,7 +1,7 @@
 //! Inode and directory rows, on [`Base::MkfsTree`]: its FS tree is one leaf, rewritten from its
 //! item list (offsets kept contiguous, keys sorted, as the kernel's tree checker wants).
 
-use super::image::{add64, le32, le64, missing, put32, Img, Key, LeafItem};
+use super::image::{add64, le32, le64, missing, put32, put64, Img, Key, LeafItem};
 use super::{row, Base, Corruption, Error, Family};
 
 use ondisk_layouts::btrfs::consts::{
@@ -9,12 +9,22 @@ use ondisk_layouts::btrfs::consts::{
     INODE_REF_KEY as INODE_REF, XATTR_ITEM_KEY as XATTR_ITEM,
 };
 
+use ondisk_layouts::btrfs::items::{DirItem, FileExtentItem, FreeSpaceHeader, InodeItem};
+use std::mem::{offset_of, size_of};
+
 /// `struct btrfs_inode_item` fields.
-const I_GENERATION: usize = 0;
-const I_SIZE: usize = 16;
-const I_NBYTES: usize = 24;
-const I_NLINK: usize = 40;
-const I_MODE: usize = 52;
+const I_GENERATION: usize = offset_of!(InodeItem, generation);
+const I_SIZE: usize = offset_of!(InodeItem, size);
+const I_NBYTES: usize = offset_of!(InodeItem, nbytes);
+const I_NLINK: usize = offset_of!(InodeItem, nlink);
+const I_MODE: usize = offset_of!(InodeItem, mode);
+/// A directory entry's name follows its `struct btrfs_dir_item`.
+const NAME: usize = size_of::<DirItem>();
+const NAME_LEN: usize = offset_of!(DirItem, name_len);
+/// `struct btrfs_file_extent_item` fields.
+const FE_RAM_BYTES: usize = offset_of!(FileExtentItem, ram_bytes);
+const FE_DISK_BYTENR: usize = offset_of!(FileExtentItem, disk_bytenr);
+const FE_NUM_BYTES: usize = offset_of!(FileExtentItem, num_bytes);
 
 /// The items of a one-leaf tree being edited.
 pub(super) struct Leaf<'a>(&'a mut Vec<LeafItem>);
@@ -25,7 +35,7 @@ impl Leaf<'_> {
         self.0
             .iter()
             .filter(|it| it.key.ty == DIR_INDEX)
-            .find(|it| it.data.get(30..30 + usize::from(u16::from_le_bytes([it.data[27], it.data[28]]))) == Some(name.as_bytes()))
+            .find(|it| it.data.get(NAME..NAME + usize::from(u16::from_le_bytes([it.data[NAME_LEN], it.data[NAME_LEN + 1]]))) == Some(name.as_bytes()))
             .map(|it| le64(&it.data, 0))
             .ok_or_else(|| Error::Missing(format!("the name {name}")))
     }
@@ -43,7 +53,7 @@ impl Leaf<'_> {
     fn entry(&self, dir: u64, ty: u8, name: &str) -> Result<usize, Error> {
         self.0
             .iter()
-            .position(|it| it.key.objectid == dir && it.key.ty == ty && it.data.get(30..) == Some(name.as_bytes()))
+            .position(|it| it.key.objectid == dir && it.key.ty == ty && it.data.get(NAME..) == Some(name.as_bytes()))
             .ok_or_else(|| Error::Missing(format!("the entry {name}")))
     }
 
@@ -162,9 +172,9 @@ pub(super) fn rows() -> Vec<Corruption> {
                 let p = l.pos(l.ino("big")?, EXTENT_DATA)?;
                 let mut hole = l.0[p].clone();
                 let d = &mut hole.data;
-                d[21..45].fill(0); // disk_bytenr, disk_num_bytes, offset
-                d[45..53].copy_from_slice(&(65536u64 - 4096).to_le_bytes());
-                d[8..16].copy_from_slice(&(65536u64 - 4096).to_le_bytes()); // ram_bytes
+                d[FE_DISK_BYTENR..FE_NUM_BYTES].fill(0); // disk_bytenr, disk_num_bytes, offset
+                put64(d, FE_NUM_BYTES, 65536 - 4096);
+                put64(d, FE_RAM_BYTES, 65536 - 4096);
                 hole.key.offset = 4096;
                 l.0.push(hole);
                 Ok(())
@@ -176,7 +186,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("inline-ram-bytes-wrong", InodeDir, Base::MkfsTree, &["btrfs.inline_ram_bytes_wrong", "btrfs.nbytes_wrong"], |i| {
             fs(i, |l| {
                 let a = l.ino("a")?;
-                add64(l.data(a, EXTENT_DATA)?, 8, 1);
+                add64(l.data(a, EXTENT_DATA)?, FE_RAM_BYTES, 1);
                 Ok(())
             })
         })
@@ -198,7 +208,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("filetype-mismatch", InodeDir, Base::MkfsTree, &["btrfs.filetype_mismatch"], |i| {
             fs(i, |l| {
                 let i = l.entry(l.ino("d")?, DIR_INDEX, "a")?;
-                l.0[i].data[29] = 2;
+                l.0[i].data[offset_of!(DirItem, type_)] = 2; // BTRFS_FT_DIR
                 Ok(())
             })
         })
@@ -234,7 +244,7 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("free-space-cache-inode-mode", InodeDir, Base::KSpacecacheV1, &["btrfs.free_space_cache_mode"], |i| {
             one_leaf(i, 1, |l| {
                 let h = l.0.iter().find(|it| it.key.objectid == FREE_SPACE_OBJECTID && it.key.ty == 0).ok_or_else(|| missing("a v1 cache header"))?;
-                let ino = le64(&h.data, 0);
+                let ino = le64(&h.data, offset_of!(FreeSpaceHeader, location));
                 put32(l.data(ino, INODE_ITEM)?, I_MODE, 0);
                 Ok(())
             })

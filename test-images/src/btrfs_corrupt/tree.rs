@@ -1,7 +1,11 @@
 //! Superblock, tree block, parent/child and root ref rows, on k-bgt (a kernel image: DUP
 //! metadata, a two-level FS_TREE, a snapshot).
 
-use super::image::{le32, missing, put32, put64, Copies, Img, HEADER, ITEM, KEY_PTR, SUPER_OFFSETS};
+use super::image::{le32, missing, put32, put64, Copies, Img, HEADER, ITEM, KEY_PTR, NRITEMS, SUPER_OFFSETS};
+use ondisk_layouts::btrfs::consts::{ROOT_BACKREF_KEY, ROOT_ITEM_KEY, ROOT_REF_KEY};
+use ondisk_layouts::btrfs::items::{RootItem, RootRef};
+use ondisk_layouts::btrfs::tree::{DiskKey, Header, Item, KeyPtr};
+use std::mem::{offset_of, size_of};
 use super::{row, Base, Corruption, Error, Family};
 
 /// The FS_TREE of k-bgt: its level-1 root and its leaves.
@@ -16,7 +20,7 @@ fn fs_leaf(i: &Img, n: usize) -> Result<u64, Error> {
 /// Flips a byte of the free space inside a leaf (between the item array and the data): only the
 /// checksum changes.
 fn flip_gap(b: &mut [u8]) {
-    let nritems = le32(b, 96) as usize;
+    let nritems = le32(b, NRITEMS) as usize;
     b[HEADER + ITEM * nritems + 8] ^= 0xff;
 }
 
@@ -31,7 +35,7 @@ fn leaf1_header(i: &Img, f: impl FnOnce(&mut [u8])) -> Result<(), Error> {
 }
 
 /// Changes one byte of a root tree item's data, found by its key, in every copy.
-fn root_tree_item(i: &Img, key: (u64, u64, u64), at: usize, f: impl FnOnce(u8) -> u8) -> Result<(), Error> {
+fn root_tree_item(i: &Img, key: (u64, u8, u64), at: usize, f: impl FnOnce(u8) -> u8) -> Result<(), Error> {
     let it = i.find("the root tree item", |v| v["tree"] == 1 && v["key"]["objectid"] == key.0 && v["key"]["type"] == key.1 && v["key"]["offset"] == key.2)?;
     i.edit_item(&it, |d| d[at] = f(d[at]))
 }
@@ -53,8 +57,8 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("csum-second-dup-copy-all-copies", TreeBlock, Base::KBgt, &["btrfs.tree_block_csum=1:warning"], |i| bad_csum(i, Copies::Only(1)))
             .args(&["--all-copies"]),
         row("csum-every-copy", TreeBlock, Base::KBgt, &["btrfs.tree_block_csum=1:error"], |i| bad_csum(i, Copies::All)),
-        row("fsid", TreeBlock, Base::KBgt, &["btrfs.tree_block_fsid=1:error"], |i| leaf1_header(i, |b| b[32] ^= 1)),
-        row("chunk-tree-uuid", TreeBlock, Base::KBgt, &["btrfs.tree_block_chunk_uuid=1:error"], |i| leaf1_header(i, |b| b[64] ^= 1)),
+        row("fsid", TreeBlock, Base::KBgt, &["btrfs.tree_block_fsid=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, fsid)] ^= 1)),
+        row("chunk-tree-uuid", TreeBlock, Base::KBgt, &["btrfs.tree_block_chunk_uuid=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, chunk_tree_uuid)] ^= 1)),
         row(
             "item-offset-shifted",
             TreeBlock,
@@ -62,23 +66,23 @@ pub(super) fn rows() -> Vec<Corruption> {
             &["btrfs.item_offset=1:error", "btrfs.bad_file_extent=1:error", "btrfs.nbytes_wrong=1:error"],
             |i| {
                 leaf1_header(i, |b| {
-                    let at = HEADER + ITEM * 2 + 17;
+                    let at = HEADER + ITEM * 2 + offset_of!(Item, offset);
                     let v = le32(b, at) + 1;
                     put32(b, at, v);
                 })
             },
         )
         .why("the item is read where the leaf now says it is: the file extent found there is garbage, and its inode's nbytes no longer adds up"),
-        row("transid-in-child", ParentChild, Base::KBgt, &["btrfs.transid_mismatch=1:error"], |i| leaf1_header(i, |b| b[80] = b[80].wrapping_add(1))),
+        row("transid-in-child", ParentChild, Base::KBgt, &["btrfs.transid_mismatch=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, generation)] = b[offset_of!(Header, generation)].wrapping_add(1))),
         row("owner-of-extent-leaf", ParentChild, Base::KBgt, &["btrfs.owner_mismatch=1:error", "btrfs.owner_ref_mismatch=1:error"], |i| {
             let leaf = i.nodes_of(2).into_iter().find(|n| n.1 == 0).ok_or_else(|| missing("an extent tree leaf"))?;
-            i.edit_block(leaf.0, Copies::All, true, |b| b[88] = 7)
+            i.edit_block(leaf.0, Copies::All, true, |b| put64(b, offset_of!(Header, owner), 7))
         })
         .why("the extent tree's backref names the real owner, so the claimed one has none"),
         row("parent-key-wrong", ParentChild, Base::KBgt, &["btrfs.first_key_mismatch=1:error"], |i| {
             // The second pointer's key offset: the child starts with another key.
             i.edit_block(fs_root(i)?, Copies::All, true, |b| {
-                let at = HEADER + KEY_PTR + 9;
+                let at = HEADER + KEY_PTR + offset_of!(KeyPtr, key) + offset_of!(DiskKey, offset);
                 b[at] = b[at].wrapping_add(1);
             })
         }),
@@ -96,7 +100,8 @@ pub(super) fn rows() -> Vec<Corruption> {
             |i| {
                 // Pointer 2 names the same child as pointer 1.
                 i.edit_block(fs_root(i)?, Copies::All, true, |b| {
-                    let (p1, p2) = (HEADER + KEY_PTR + 17, HEADER + 2 * KEY_PTR + 17);
+                    // blockptr and generation.
+                    let (p1, p2) = (HEADER + KEY_PTR + offset_of!(KeyPtr, blockptr), HEADER + 2 * KEY_PTR + offset_of!(KeyPtr, blockptr));
                     b.copy_within(p1..p1 + 16, p2);
                 })
             },
@@ -114,18 +119,18 @@ pub(super) fn rows() -> Vec<Corruption> {
                 "btrfs.extent_item_unreferenced=1:error",
                 "btrfs.extent_ref_mismatch=4:error",
             ],
-            |i| i.edit_block(fs_root(i)?, Copies::All, true, |b| put64(b, HEADER + KEY_PTR + 17, 1 << 50)),
+            |i| i.edit_block(fs_root(i)?, Copies::All, true, |b| put64(b, HEADER + KEY_PTR + offset_of!(KeyPtr, blockptr), 1 << 50)),
         )
         .why("the pointer leads nowhere: nothing references the block it named (nor the data its leaf pointed at), and the new address has no extent item"),
-        row("root-item-generation", ParentChild, Base::KBgt, &["btrfs.root_item_mismatch=1:error"], |i| root_tree_item(i, (5, 132, 0), 160, |b| b.wrapping_add(1))),
-        row("root-backref-name", RootRefs, Base::KBgt, &["btrfs.root_ref_mismatch=2:error"], |i| root_tree_item(i, (256, 144, 5), 18, |b| b ^ 1))
+        row("root-item-generation", ParentChild, Base::KBgt, &["btrfs.root_item_mismatch=1:error"], |i| root_tree_item(i, (5, ROOT_ITEM_KEY, 0), offset_of!(RootItem, generation), |b| b.wrapping_add(1))),
+        row("root-backref-name", RootRefs, Base::KBgt, &["btrfs.root_ref_mismatch=2:error"], |i| root_tree_item(i, (256, ROOT_BACKREF_KEY, 5), size_of::<RootRef>(), |b| b ^ 1))
             .why("the snapshot's two root tree links disagree on its name: each side lacks its mirror"),
         row(
             "root-ref-sequence",
             RootRefs,
             Base::KBgt,
             &["btrfs.root_ref_mismatch=2:error", "btrfs.root_ref_no_dir_entry=1:error"],
-            |i| root_tree_item(i, (5, 156, 256), 8, |b| b.wrapping_add(1)),
+            |i| root_tree_item(i, (5, ROOT_REF_KEY, 256), offset_of!(RootRef, sequence), |b| b.wrapping_add(1)),
         )
         .why("the ROOT_REF's sequence no longer names the parent's DIR_INDEX for the snapshot"),
         row("super-mirror-csum", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:warning"], |i| super_copy(i, 1, 200)),
