@@ -618,6 +618,7 @@ impl Img {
 
     /// Rewrites the leaf at `logical`: `f` edits its item list, which is packed again from the
     /// end of the block (as btrfs lays items out), re-checksummed and written to every copy.
+    /// The first key must stay (the parent's pointer names it) and the items must fit.
     pub fn edit_leaf(&self, logical: u64, f: impl FnOnce(&mut Vec<LeafItem>)) -> Result<(), Error> {
         let mut result = Ok(());
         let n = self.nodesize;
@@ -635,10 +636,16 @@ impl Img {
                     LeafItem { key, data: b[HEADER + off..HEADER + off + size].to_vec() }
                 })
                 .collect();
+            let first = items.first().map(|it| it.key);
             f(&mut items);
             let data: usize = items.iter().map(|it| it.data.len()).sum();
             if HEADER + ITEM * items.len() + data > n {
                 result = Err(Error::Unsupported("the items no longer fit the leaf".into()));
+                return;
+            }
+            if items.first().map(|it| it.key) != first {
+                // Its parent names it: that would be a second fault.
+                result = Err(Error::Unsupported("the first key of a leaf must not change".into()));
                 return;
             }
             b[HEADER..].fill(0);
