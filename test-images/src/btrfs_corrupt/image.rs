@@ -14,16 +14,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_RAID0, BLOCK_GROUP_RAID10, BLOCK_GROUP_RAID5, BLOCK_GROUP_RAID6};
 use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 pub use ondisk_layouts::btrfs::superblock::SUPER_OFFSETS;
 use ondisk_layouts::btrfs::tree::{DiskKey, Header, Item, KeyPtr};
-use std::mem::offset_of;
+use std::mem::{offset_of, size_of};
 
 /// `struct btrfs_header`.
-pub const HEADER: usize = std::mem::size_of::<Header>();
+pub const HEADER: usize = size_of::<Header>();
 /// `struct btrfs_item` in a leaf, `struct btrfs_key_ptr` in a node.
-pub const ITEM: usize = std::mem::size_of::<Item>();
-pub const KEY_PTR: usize = std::mem::size_of::<KeyPtr>();
+pub const ITEM: usize = size_of::<Item>();
+pub const KEY_PTR: usize = size_of::<KeyPtr>();
+/// The sector size of every base.
 pub const SECTOR: u64 = 4096;
 /// Header fields every leaf edit needs.
 pub const NRITEMS: usize = offset_of!(Header, nritems);
@@ -32,18 +34,25 @@ pub const LEVEL: usize = offset_of!(Header, level);
 const ITEM_OFFSET: usize = offset_of!(Item, offset);
 const ITEM_SIZE: usize = offset_of!(Item, size);
 /// Chunk type bits of the striped profiles (one stripe is not one copy).
-const STRIPED: u64 = 8 | 64 | 128 | 256;
+const STRIPED: u64 = BLOCK_GROUP_RAID0 | BLOCK_GROUP_RAID10 | BLOCK_GROUP_RAID5 | BLOCK_GROUP_RAID6;
 
+/// Why a base could not be built or a row not applied.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading or writing an image or its folder.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// `mkfs.btrfs` or `ondisk` failed.
     #[error("{0}")]
     Tool(String),
+    /// What the row damages is not in its base (the base changed under the manifest).
     #[error("not in the base image: {0}")]
     Missing(String),
+    /// An edit the toolkit cannot make faithfully (another csum type, a striped chunk, a leaf
+    /// that would overflow or change its first key).
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// An input is absent here (mkfs.btrfs, `../shared`): the caller skips.
     #[error("skipped: {0}")]
     Skip(String),
 }
@@ -93,19 +102,7 @@ pub enum Base {
 }
 
 impl Base {
-    pub const ALL: [Base; 10] = [
-        Base::MkfsFiles,
-        Base::MkfsTree,
-        Base::MkfsTreeHoles,
-        Base::MkfsCsum,
-        Base::KBgt,
-        Base::KRich,
-        Base::KRaid1,
-        Base::KRaid5,
-        Base::KLogtree,
-        Base::KSpacecacheV1,
-    ];
-
+    /// The mkfs recipe's name, or the shared image folder's.
     pub fn name(self) -> &'static str {
         match self {
             Base::MkfsFiles => "mkfs-files",
@@ -119,11 +116,6 @@ impl Base {
             Base::KLogtree => "k-logtree",
             Base::KSpacecacheV1 => "k-spacecache-v1",
         }
-    }
-
-    /// Whether the base is one of `../shared/images/btrfs` (else mkfs.btrfs builds it).
-    pub fn is_shared(self) -> bool {
-        self.name().starts_with("k-")
     }
 
     /// The kinds `ondisk check --check-data-csum` reports on the clean base (all infos).
@@ -499,7 +491,7 @@ impl Img {
     /// RAID5: (member, physical) of the data stripe holding `logical` and of its row's parity.
     pub fn raid5(&self, logical: u64) -> Result<(Place, Place), Error> {
         let c = self.chunk_of(logical)?;
-        if c.u("chunk_type")? & 128 == 0 {
+        if c.u("chunk_type")? & BLOCK_GROUP_RAID5 == 0 {
             return Err(Error::Unsupported("not a RAID5 chunk".into()));
         }
         let stripes = c["stripes"].as_array().ok_or_else(|| missing("chunk stripes"))?;
