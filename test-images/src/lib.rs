@@ -3,9 +3,14 @@
 //! - [`tree_gen`]: a small deterministic source tree for `mkfs.btrfs --rootdir`;
 //! - [`btrfs_matrix`]: the btrfs mkfs matrix (specs, builder, the btrfs-progs oracles), whose
 //!   images and goldens are committed under `btrfs/`;
+//! - [`btrfs_corrupt`]: the btrfs corruption matrix — named corruptions of clean images, each with
+//!   its check family and the exact kinds `ondisk check` must report, and the toolkit that makes
+//!   them (run by `tests/btrfs_corruptions.rs`; the `btrfs-corrupt` bin lists them with `--list`
+//!   and writes one with `btrfs-corrupt NAME OUT.img` to reproduce it by hand);
 //! - [`hammer`]: a HAMMER image builder (newfs_hammer's layout, then population);
 //! - [`hammer_corrupt`]: named HAMMER corruptions with the kinds each must produce.
 
+pub mod btrfs_corrupt;
 pub mod btrfs_matrix;
 pub mod hammer;
 pub mod hammer_corrupt;
