@@ -12,6 +12,7 @@ mod extent;
 pub mod free_space;
 pub mod inode;
 pub mod root_refs;
+pub mod qgroup;
 pub mod kinds;
 mod ranges;
 mod superblock;
@@ -36,6 +37,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
         .chain(free_space::ALL)
         .chain(data_csum::ALL)
         .chain(root_refs::ALL)
+        .chain(qgroup::ALL)
         .copied()
         .collect()
 }
@@ -64,6 +66,7 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut free_space = free_space::FreeSpace::new();
     let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
     let mut root_refs = root_refs::RootRefs::new();
+    let mut qgroups = qgroup::Qgroups::new();
     let families: &mut [&mut dyn walker::Family] = &mut [
         &mut extent,
         &mut block_groups,
@@ -73,6 +76,7 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
         &mut free_space,
         &mut data_csum,
         &mut root_refs,
+        &mut qgroups,
     ];
     // Read ahead on a second thread while the walk runs: the kernel fetches the metadata chunks
     // in large sequential requests and the walk finds most blocks already in memory, so cold

@@ -42,6 +42,9 @@ pub trait Family {
     fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {}
     /// A block seen for the first time (shared blocks once overall), after its structural checks.
     fn block(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block) {}
+    /// A block reached from `root`, after its checks, every time a tree reaches it: once per
+    /// subvolume that shares it (`first_visit` false after the first), once for other trees.
+    fn reach(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block, _first_visit: bool) {}
     /// A pointer from a node to a child, each counted once (from the parent's first visit).
     fn ptr(&mut self, _cx: &Cx, _root: &TreeRoot, _parent: &Block, _slot: usize, _p: &KeyPtr) {}
     /// A leaf item whose data lies inside its block. `first_visit` is false when the leaf is
@@ -196,6 +199,9 @@ impl Walker<'_, '_, '_, '_, '_, '_> {
                 for f in self.families.iter_mut() {
                     f.block(cx, root, &block);
                 }
+            }
+            for f in self.families.iter_mut() {
+                f.reach(cx, root, &block, first_visit);
             }
             let level = block.node.level();
             let ptrs = block.node.ptrs();
