@@ -159,10 +159,19 @@ fn counts_equal_btrfs_check_qgroup_report() {
         compare_with_progs(name, &img);
         let _ = std::fs::remove_file(&img);
     }
-    if let Some(img) = mkfs_quota(&tmp("oracle-mkfs")) {
-        compare_with_progs("mkfs -R quota", &img);
-        assert!(qgroup_kinds(&img).is_empty(), "mkfs -R quota image: no qgroup findings");
-    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Needs only mkfs.btrfs (not ../shared): a fresh clone runs it too.
+#[test]
+fn mkfs_quota_image_counts_and_a_wrong_info() {
+    let dir = tmp("mkfs");
+    let Some(img) = mkfs_quota(&dir) else { return };
+    compare_with_progs("mkfs -R quota", &img);
+    assert!(qgroup_kinds(&img).is_empty(), "mkfs -R quota image: no qgroup findings");
+    let v = find(&img, |v| is_info(v, 5));
+    edit_item(&img, &v, |d| add(d, 24, 4096));
+    assert_eq!(qgroup_kinds(&img), set(&["btrfs.qgroup_count_mismatch"]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
