@@ -430,3 +430,52 @@ fn qgroup_without_subvolume() {
         edit_key(img, &v, 0, 242, 260);
     });
 }
+
+#[test]
+fn subvolume_being_deleted_leaves_counts_unverified() {
+    // Subvolume 259's ROOT_ITEM with refs 0: deleted, waiting for the cleaner. Its tree is not
+    // walked, so the counts of every qgroup sharing with it cannot be computed: one info.
+    rich_case("deleted-subvolume", &["btrfs.qgroup_not_verified"], |img| {
+        let items = ondisk(&["dump", "--json", "--tree", "root", img.to_str().unwrap()]);
+        let v = items
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["item_type"] == "ROOT_ITEM" && v["key"]["objectid"] == 259)
+            .expect("root item 259");
+        edit_item(img, &v, |d| d[216..220].fill(0));
+    });
+}
+
+#[test]
+fn simple_quota_enable_gen_after_every_extent() {
+    // enable_gen moved past the last transaction (13): no extent was charged, every count is
+    // wrong — the charges computed depend on the enable generation.
+    let dir = tmp("squota-gen");
+    let Some(img) = unpack("images/btrfs/k-squota/k-squota.img.zst", &dir) else { return };
+    let s = find(&img, |v| v["item_type"] == "QGROUP_STATUS");
+    assert_eq!(s["enable_gen"], 9);
+    edit_item(&img, &s, |d| d[32..40].copy_from_slice(&14u64.to_le_bytes()));
+    assert_eq!(qgroup_kinds(&img), set(&["btrfs.qgroup_count_mismatch"]));
+    let ours = ours(&img);
+    assert!(ours.values().all(|c| c[0] == 0 && c[2] == 0), "{ours:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn simple_quota_orphan_is_info() {
+    // Simple quotas keep a deleted subvolume's qgroup while extents it owns live on, so an
+    // orphan qgroup is only info there. 0/256's items renamed 0/257 (key order kept): the
+    // orphan (info), subvolume 256 without a qgroup, and 0/257's charge (nothing owned) wrong.
+    let dir = tmp("squota-orphan");
+    let Some(img) = unpack("images/btrfs/k-squota/k-squota.img.zst", &dir) else { return };
+    let v = find(&img, |v| v["item_type"] == "QGROUP_LIMIT" && v["key"]["offset"] == 256);
+    edit_key(&img, &v, 0, 244, 257);
+    let v = find(&img, |v| is_info(v, 256));
+    edit_key(&img, &v, 0, 242, 257);
+    assert_eq!(qgroup_kinds(&img), set(&["btrfs.qgroup_orphan", "btrfs.qgroup_missing", "btrfs.qgroup_count_mismatch"]));
+    let out = ondisk(&["check", "--json", img.to_str().unwrap()]);
+    let orphan: Value = out.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["kind"] == "btrfs.qgroup_orphan").unwrap();
+    assert_eq!(orphan["severity"], "info");
+    assert_eq!(orphan["context"]["qgroup"], "0/257");
+    let _ = std::fs::remove_dir_all(&dir);
+}
