@@ -238,7 +238,9 @@ impl Qgroups {
         // Extents reached by one subvolume: that subvolume's exclusive bytes.
         let mut single: HashMap<u64, u64> = HashMap::new();
         let mut shared: HashMap<u64, u64> = HashMap::new();
-        let mut higher: BTreeMap<u64, Counts> = BTreeMap::new();
+        // Shared extents grouped by their set of subvolumes (snapshots make few distinct sets),
+        // so the higher-level qgroups are matched once per set, not once per extent.
+        let mut sets: HashMap<Box<[u64]>, u64> = HashMap::new();
         let mut roots = Vec::new();
         for e in self.extents.values() {
             if e.more == 0 {
@@ -261,13 +263,25 @@ impl Qgroups {
                 let s = shared.entry(r).or_default();
                 *s = s.saturating_add(e.num_bytes);
             }
+            if !below.is_empty() {
+                roots.sort_unstable();
+                match sets.get_mut(roots.as_slice()) {
+                    Some(b) => *b = b.saturating_add(e.num_bytes),
+                    None => {
+                        sets.insert(roots.as_slice().into(), e.num_bytes);
+                    }
+                }
+            }
+        }
+        let mut higher: BTreeMap<u64, Counts> = BTreeMap::new();
+        for (set, &bytes) in &sets {
             for (g, members) in &below {
-                let n = roots.iter().filter(|r| members.contains(r)).count();
+                let n = set.iter().filter(|r| members.contains(r)).count();
                 if n > 0 {
                     let c = higher.entry(*g).or_default();
-                    c.rfer = c.rfer.saturating_add(e.num_bytes);
-                    if n == roots.len() {
-                        c.excl = c.excl.saturating_add(e.num_bytes);
+                    c.rfer = c.rfer.saturating_add(bytes);
+                    if n == set.len() {
+                        c.excl = c.excl.saturating_add(bytes);
                     }
                 }
             }
@@ -527,4 +541,41 @@ pub fn computed_counts(fs: &Filesystem) -> (BTreeMap<u64, Counts>, Report) {
     let mut report = Report::new();
     super::walker::walk_all(fs, false, &mut [&mut q], &mut report);
     (q.computed, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_counts_follow_the_subvolumes_reaching_each_extent() {
+        let mut q = Qgroups::new();
+        let g = (1u64 << QGROUP_LEVEL_SHIFT) | 100;
+        for id in [5, 256, 257, g] {
+            q.infos.insert(id, Counts::default());
+        }
+        q.relations.extend([(256, g), (g, 256), (257, g), (g, 257)]);
+        // Trees walked one after another, each reaching some extents, some more than once.
+        for (root, extents) in [(5u64, &[1u64, 2, 2][..]), (256, &[2, 3, 3, 4]), (257, &[4, 5])] {
+            for &e in extents {
+                q.reach_extent(e * 4096, 4096 * e, root);
+            }
+        }
+        let c = q.count_traditional();
+        let rf = |id: u64| (c[&id].rfer, c[&id].excl);
+        // 1: {5}; 2: {5,256}; 3: {256}; 4: {256,257}; 5: {257} (sizes 4096 × n).
+        assert_eq!(rf(5), (4096 * 3, 4096));
+        assert_eq!(rf(256), (4096 * 9, 4096 * 3));
+        assert_eq!(rf(257), (4096 * 9, 4096 * 5));
+        // The group holds 256 and 257: extents 2..=5 referenced, 3..=5 exclusive.
+        assert_eq!(rf(g), (4096 * 14, 4096 * 12));
+        assert_eq!(c[&g].rfer_cmpr, c[&g].rfer);
+    }
+
+    #[test]
+    fn qgroup_ids_print_as_level_slash_subvolume() {
+        assert_eq!(qgroup_text(257), "0/257");
+        assert_eq!(qgroup_text((1 << QGROUP_LEVEL_SHIFT) | 100), "1/100");
+        assert!(is_fstree(5) && is_fstree(256) && !is_fstree(DATA_RELOC_TREE_OBJECTID) && !is_fstree(1 << QGROUP_LEVEL_SHIFT));
+    }
 }
