@@ -12,6 +12,7 @@ mod extent;
 pub mod free_space;
 pub mod inode;
 pub mod root_refs;
+pub mod qgroup;
 pub mod kinds;
 mod ranges;
 mod superblock;
@@ -36,6 +37,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
         .chain(free_space::ALL)
         .chain(data_csum::ALL)
         .chain(root_refs::ALL)
+        .chain(qgroup::ALL)
         .copied()
         .collect()
 }
@@ -64,10 +66,11 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut free_space = free_space::FreeSpace::new();
     let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
     let mut root_refs = root_refs::RootRefs::new();
+    let mut qgroups = qgroup::Qgroups::new();
     // Two groups of about equal work, each on its own thread beside the walk: the inode and
     // directory family is the heaviest, the space accounting families make the other.
     let groups: Vec<walker::Group> = vec![
-        vec![&mut inodes, &mut root_refs],
+        vec![&mut inodes, &mut root_refs, &mut qgroups],
         vec![&mut extent, &mut block_groups, &mut devices, &mut csum, &mut free_space, &mut data_csum],
     ];
     walker::walk_with_read_ahead(&fs, opts.all_copies, groups, &mut report);

@@ -15,6 +15,7 @@ use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A tree to walk and what its root must look like.
@@ -40,6 +41,16 @@ pub struct Cx<'f, 'a> {
     pub chunk_uuid: Option<[u8; 16]>,
     /// Verify every copy of every block (`--all-copies`).
     pub all_copies: bool,
+    /// Set when the walk is over if it reported errors of its own (blocks unreadable or
+    /// damaged): families whose totals need every block see it at `finish`.
+    walk_errors: AtomicBool,
+}
+
+impl Cx<'_, '_> {
+    /// Whether the walk itself found errors (meaningful at `finish`).
+    pub fn walk_had_errors(&self) -> bool {
+        self.walk_errors.load(Ordering::SeqCst)
+    }
 }
 
 /// One family of checks, fed by the walk.
@@ -48,6 +59,9 @@ pub trait Family {
     fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {}
     /// A block seen for the first time (shared blocks once overall), after its structural checks.
     fn block(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block) {}
+    /// A block reached from `root`, after its checks, every time a tree reaches it: once per
+    /// subvolume that shares it (`first_visit` false after the first), once for other trees.
+    fn reach(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block, _first_visit: bool) {}
     /// A pointer from a node to a child, each counted once (from the parent's first visit).
     fn ptr(&mut self, _cx: &Cx, _root: &TreeRoot, _parent: &Block, _slot: usize, _p: &KeyPtr) {}
     /// A leaf item whose data lies inside its block. `first_visit` is false when the leaf is
@@ -124,7 +138,7 @@ const IN_FLIGHT: usize = 16;
 pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &mut Report, ahead: Option<Sender<Vec<u64>>>) {
     let sb = fs.sb.sb();
     let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
-    let cx = Cx { fs, chunk_uuid, all_copies };
+    let cx = Cx { fs, chunk_uuid, all_copies, walk_errors: AtomicBool::new(false) };
     let cx = &cx;
     let reports = std::thread::scope(|s| {
         let mut out = Vec::new();
@@ -145,6 +159,13 @@ pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &
         };
         w.walk_every_tree();
         w.progress.done();
+        // Before the channels close, so every group's `finish` sees it.
+        let errors = w
+            .report
+            .findings
+            .iter()
+            .any(|f| f.severity == crate::findings::Severity::Error && ALL.iter().any(|k| std::ptr::eq(*k, f.kind)));
+        cx.walk_errors.store(errors, Ordering::SeqCst);
         w.flush();
         drop(w);
         consumers.into_iter().map(|c| c.join().expect("a check family panicked")).collect::<Vec<_>>()
@@ -226,6 +247,11 @@ fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, 
         for f in families.iter_mut() {
             f.block(cx, root, block);
         }
+    }
+    for f in families.iter_mut() {
+        f.reach(cx, root, block, first_visit);
+    }
+    if first_visit {
         for (slot, p) in block.node.ptrs().iter().enumerate().skip(from) {
             for f in families.iter_mut() {
                 f.ptr(cx, root, block, slot, p);

@@ -9,7 +9,7 @@ use super::put::{Out, Put};
 use std::io::{self};
 
 /// An extent item: the fixed part, the tree block key/level, and the inline refs' bytes.
-pub(super) struct Extent<'d> {
+pub(crate) struct Extent<'d> {
     item: &'d ExtentItem,
     /// Non-skinny tree blocks carry the first key and level of the block.
     info: Option<&'d TreeBlockInfo>,
@@ -22,7 +22,7 @@ pub(super) struct Extent<'d> {
     info_err: Option<DecodeError>,
 }
 
-pub(super) fn parse<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Extent<'d>, DecodeError> {
+pub(crate) fn parse<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Extent<'d>, DecodeError> {
     let item: &ExtentItem = view(data, "btrfs_extent_item")?;
     let metadata = key.type_ == METADATA_ITEM_KEY;
     if item.flags.get() & EXTENT_FLAG_TREE_BLOCK != 0 && !metadata {
@@ -36,7 +36,7 @@ pub(super) fn parse<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Extent<'d>, Dec
 }
 
 /// One inline backref.
-enum InlineRef<'d> {
+pub(crate) enum InlineRef<'d> {
     TreeBlock { root: u64 },
     SharedBlock { parent: u64 },
     ExtentData(&'d ExtentDataRef),
@@ -56,7 +56,7 @@ fn inline_ref_size(t: u8) -> Option<usize> {
 }
 
 impl<'d> Extent<'d> {
-    fn inline_refs(&self) -> impl Iterator<Item = Result<InlineRef<'d>, DecodeError>> + 'd {
+    pub(crate) fn inline_refs(&self) -> impl Iterator<Item = Result<InlineRef<'d>, DecodeError>> + 'd {
         let (data, base) = (self.refs, self.refs_at);
         let mut at = 0usize;
         let mut done = false;

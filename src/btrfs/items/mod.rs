@@ -24,6 +24,7 @@ mod uuid;
 
 pub use chunk::{chunk_fields, chunk_item_size, print_chunk};
 pub(crate) use dir::dir_entries;
+pub(crate) use extent::{parse as parse_extent, InlineRef};
 pub(crate) use root::root_item;
 
 use crate::record::{civil_time, Record, Value};
