@@ -4,16 +4,19 @@
 //! - [`image`]: the toolkit — base images (`mkfs.btrfs --rootdir` recipes, decompressed shared
 //!   kernel images), locating items and blocks through `ondisk dump --json`, editing a tree block,
 //!   leaf or superblock in every copy and re-checksumming it, running `ondisk check --json`;
-//! - `tree.rs`, `extent.rs`, `inode.rs`, `csum.rs`: the manifest rows, one file per group of families;
+//! - `tree.rs`, `extent.rs`, `inode.rs`, `csum.rs`, `qgroup.rs`, `dropping.rs`: the manifest rows,
+//!   one file per group of families;
 //! - [`manifest`]: every row; [`Want::compare`]: expected against found.
 //!
 //! The runner is `tests/btrfs_corruptions.rs`; `btrfs-corrupt NAME OUT.img` writes one row's
 //! image so it can be checked by hand (`ondisk check`, `btrfs check --readonly`).
 
 mod csum;
+mod dropping;
 mod extent;
 pub mod image;
 mod inode;
+mod qgroup;
 mod tree;
 
 pub use image::{Base, Error, Found, Img, Tools};
@@ -36,6 +39,8 @@ pub enum Family {
     InodeDir,
     Log,
     DataCsum,
+    Qgroup,
+    DroppedSubvolume,
 }
 
 impl Family {
@@ -53,6 +58,8 @@ impl Family {
             Family::InodeDir => "inode/dir",
             Family::Log => "log",
             Family::DataCsum => "data csum",
+            Family::Qgroup => "qgroup",
+            Family::DroppedSubvolume => "dropped subvolume",
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct Corruption {
     pub expect: &'static [&'static str],
     /// The summary's (errors, warnings), where the old test asserted them.
     pub totals: Option<(u64, u64)>,
+    /// No info beyond those listed and the base's own ([`Base::clean_kinds`]).
+    pub exact: bool,
     pub apply: Apply,
     /// Why the expected kinds are these (what a real bug would leave behind).
     pub why: &'static str,
@@ -80,7 +89,7 @@ pub struct Corruption {
 
 /// A row of the manifest, built with [`row`] and adjusted with the methods below.
 const fn row(name: &'static str, family: Family, base: Base, expect: &'static [&'static str], apply: Apply) -> Corruption {
-    Corruption { name, family, base, args: &[], expect, totals: None, apply, why: "" }
+    Corruption { name, family, base, args: &[], expect, totals: None, exact: false, apply, why: "" }
 }
 
 impl Corruption {
@@ -96,6 +105,11 @@ impl Corruption {
     const fn data_csum(self, errors: u64, warnings: u64) -> Self {
         self.args(&["--check-data-csum"]).totals(errors, warnings)
     }
+    /// Infos too exactly: a row whose point is what is not reported.
+    const fn exact(mut self) -> Self {
+        self.exact = true;
+        self
+    }
     const fn why(mut self, why: &'static str) -> Self {
         self.why = why;
         self
@@ -103,20 +117,28 @@ impl Corruption {
 
     /// The expectation, parsed.
     pub fn want(&self) -> Want {
-        let mut kinds = BTreeMap::new();
-        for e in self.expect {
-            let (rest, severity) = match e.split_once(':') {
-                Some((k, s)) => (k, Some(s.to_string())),
-                None => (*e, None),
-            };
-            let (kind, count) = match rest.split_once('=') {
-                Some((k, n)) => (k, n.parse().ok()),
-                None => (rest, None),
-            };
-            kinds.insert(kind.to_string(), KindWant { count, severity });
-        }
-        Want { kinds, totals: self.totals }
+        let kinds = parse_kinds(self.expect);
+        let infos = self.exact.then(|| kinds.keys().cloned().chain(parse_kinds(self.base.clean_kinds()).into_keys()).collect());
+        Want { kinds, totals: self.totals, infos }
     }
+}
+
+/// Parses `KIND`, `KIND=COUNT`, `KIND:SEVERITY`, `KIND=COUNT:SEVERITY` (rows' expectations,
+/// [`Base::clean_kinds`]).
+pub fn parse_kinds(expect: &[&str]) -> BTreeMap<String, KindWant> {
+    let mut kinds = BTreeMap::new();
+    for e in expect {
+        let (rest, severity) = match e.split_once(':') {
+            Some((k, s)) => (k, Some(s.to_string())),
+            None => (*e, None),
+        };
+        let (kind, count) = match rest.split_once('=') {
+            Some((k, n)) => (k, n.parse().ok()),
+            None => (rest, None),
+        };
+        kinds.insert(kind.to_string(), KindWant { count, severity });
+    }
+    kinds
 }
 
 /// What is expected of one kind.
@@ -131,6 +153,8 @@ pub struct KindWant {
 pub struct Want {
     pub kinds: BTreeMap<String, KindWant>,
     pub totals: Option<(u64, u64)>,
+    /// Every kind an exact row may report (its own and its base's); `None`: any info.
+    pub infos: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Want {
@@ -150,7 +174,8 @@ impl Want {
             }
         }
         for (kind, (_, sev)) in &found.kinds {
-            if sev != "info" && !self.kinds.contains_key(kind) {
+            let allowed = if sev == "info" { self.infos.as_ref().is_none_or(|i| i.contains(kind)) } else { self.kinds.contains_key(kind) };
+            if !allowed {
                 bad.push(format!("{kind} ({sev}) not expected"));
             }
         }
@@ -186,11 +211,9 @@ impl fmt::Display for Want {
                 s
             })
             .collect();
-        if v.is_empty() {
-            f.write_str("-")
-        } else {
-            f.write_str(&v.join(" "))
-        }
+        f.write_str(if v.is_empty() { "-".into() } else { v.join(" ") }.as_str())?;
+        // No other info may occur.
+        f.write_str(if self.infos.is_some() { " (exact)" } else { "" })
     }
 }
 
@@ -205,6 +228,8 @@ pub fn manifest() -> Vec<Corruption> {
     v.extend(extent::rows());
     v.extend(inode::rows());
     v.extend(csum::rows());
+    v.extend(qgroup::rows());
+    v.extend(dropping::rows());
     v
 }
 
@@ -238,6 +263,10 @@ mod tests {
         let mut f = found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info")], 2, 0);
         f.code = Some(0);
         assert_eq!(w.compare(&f).len(), 1);
+        // An exact row: the other info is one too many; its base's own are not.
+        let exact = row("t", Family::Csum, Base::KRich, &["btrfs.a=2:error", "btrfs.i:info"], |_| Ok(())).exact().want();
+        assert_eq!(exact.compare(&found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info"), ("btrfs.other", 3, "info")], 2, 0)).len(), 1);
+        assert!(exact.compare(&found(&[("btrfs.a", 2, "error"), ("btrfs.i", 1, "info"), ("btrfs.free_space_orphan", 2, "info")], 2, 0)).is_empty());
     }
 
     #[test]
@@ -246,7 +275,7 @@ mod tests {
         let names: std::collections::BTreeSet<&str> = rows.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), rows.len(), "a name is used twice");
         let families: std::collections::BTreeSet<Family> = rows.iter().map(|c| c.family).collect();
-        assert_eq!(families.len(), 12, "a family has no row: {families:?}");
+        assert_eq!(families.len(), 14, "a family has no row: {families:?}");
         for c in &rows {
             assert!(c.expect.iter().all(|k| k.starts_with("btrfs.")), "{}: {:?}", c.name, c.expect);
         }
