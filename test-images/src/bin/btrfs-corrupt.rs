@@ -3,7 +3,7 @@
 //! `OUT.img`, `OUT.img.2`, ...) to reproduce it by hand with `ondisk check` and `btrfs check`.
 //!
 //! Needs `mkfs.btrfs` for the mkfs bases, the shared images (`$ONDISK_SHARED`, else `../shared`
-//! of the repository) for the kernel ones, and the `ondisk` binary (`$ONDISK`, else the one next
+//! of the repository) for the kernel ones, `btrfs-image` for a restored metadump, and the `ondisk` binary (`$ONDISK`, else the one next
 //! to this program) to find what to damage.
 
 use ondisk_test_images::btrfs_corrupt::{manifest, Tools};
@@ -32,7 +32,7 @@ fn main() {
             for c in &rows {
                 let extra = if c.args.is_empty() { String::new() } else { format!(" [{}]", c.args.join(" ")) };
                 // A closed pipe (`| head`) ends the listing.
-                if writeln!(out, "{:<44} {:<13} {:<16} {}{extra}", c.name, c.family.name(), c.base.name(), c.want()).is_err() {
+                if writeln!(out, "{:<44} {:<17} {:<20} {}{extra}", c.name, c.family.name(), c.base.name(), c.want()).is_err() {
                     break;
                 }
             }
