@@ -3,8 +3,9 @@
 //!
 //! Items and blocks are found through `ondisk dump --json` (run once per base image, the rows
 //! share its records); logical addresses are mapped through the chunk items of that dump. Only
-//! crc32c is re-checksummed: every base (mkfs recipes, shared kernel images) uses it, and an
-//! edit of another csum type fails with [`Error::Unsupported`] rather than leave a bad block.
+//! crc32c is re-checksummed: every base (mkfs recipes, shared kernel images, the restored
+//! metadump) uses it, and an edit of another csum type fails with [`Error::Unsupported`] rather
+//! than leave a bad block.
 
 use serde_json::Value;
 use std::collections::BTreeMap;

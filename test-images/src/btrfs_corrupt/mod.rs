@@ -76,7 +76,7 @@ pub struct Corruption {
     pub args: &'static [&'static str],
     /// Expected kinds, each `KIND`, `KIND=COUNT`, `KIND:SEVERITY` or `KIND=COUNT:SEVERITY`
     /// (severity: the worst one reported for the kind). Errors and warnings exactly; infos
-    /// listed here must occur, others may.
+    /// listed here must occur, others may unless the row is `exact`.
     pub expect: &'static [&'static str],
     /// The summary's (errors, warnings), where the old test asserted them.
     pub totals: Option<(u64, u64)>,
