@@ -8,7 +8,8 @@
 # run, so both read cold (btrfs check drops the image from the cache itself when it opens and
 # closes it, so alternating runs are cold anyway); otherwise the runs are as warm as they come.
 # Reports the median wall time and the median peak RssAnon (private memory: the page-cache pages
-# of a memory-mapped image are not ours), sampled from /proc, and the ratios.
+# of a memory-mapped image are not ours), and the ratios. Times come from runs with nothing
+# beside them; memory from three more runs of each, sampled from /proc.
 set -euo pipefail
 img=${1:?usage: bench/btrfs-check.sh IMG [RUNS]}
 runs=${2:-5}
@@ -17,30 +18,51 @@ ondisk=${ONDISK:-$repo/target/release/ondisk}
 [ -x "$ondisk" ] || (cd "$repo" && cargo build --release --quiet)
 command -v btrfs >/dev/null || { echo "needs btrfs-progs" >&2; exit 1; }
 
-# run CMD... -> "seconds peak_rss_anon_kib"
-run() {
+drop_caches() {
     if [ "$(id -u)" = 0 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-    local start end pid peak=0 a
+}
+
+# seconds CMD... -> wall seconds, nothing else running beside it (a sampler polling /proc would
+# take CPU from the tool measured, and ondisk runs threads on both cores).
+seconds() {
+    drop_caches
+    local start end
     start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || true
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
+}
+
+# peak CMD... -> peak RssAnon in KiB, sampled from /proc every 10 ms in a separate run.
+peak() {
+    drop_caches
+    local pid peak=0 a line
     "$@" >/dev/null 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        a=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-        if [ -n "$a" ] && [ "$a" -gt "$peak" ]; then peak=$a; fi
+        a=0
+        while read -r line; do
+            case $line in RssAnon:*) a=${line//[!0-9]/} ;; esac
+        done < "/proc/$pid/status" 2>/dev/null || true
+        if [ "$a" -gt "$peak" ]; then peak=$a; fi
         sleep 0.01
     done
     wait "$pid" || true
-    end=$(date +%s.%N)
-    echo "$(echo "$end - $start" | bc) $peak"
+    echo "$peak"
 }
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 o_t=(); o_m=(); p_t=(); p_m=()
 for i in $(seq "$runs"); do
-    read -r t m < <(run "$ondisk" check "$img"); o_t+=("$t"); o_m+=("$m")
-    read -r t m < <(run btrfs check --readonly "$img"); p_t+=("$t"); p_m+=("$m")
-    echo "run $i: ondisk ${o_t[-1]} s ${o_m[-1]} KiB, btrfs check ${p_t[-1]} s ${p_m[-1]} KiB" >&2
+    o_t+=("$(seconds "$ondisk" check "$img")")
+    p_t+=("$(seconds btrfs check --readonly "$img")")
+    echo "run $i: ondisk ${o_t[-1]} s, btrfs check ${p_t[-1]} s" >&2
+done
+for i in $(seq 3); do
+    o_m+=("$(peak "$ondisk" check "$img")")
+    p_m+=("$(peak btrfs check --readonly "$img")")
+    echo "memory run $i: ondisk ${o_m[-1]} KiB, btrfs check ${p_m[-1]} KiB" >&2
 done
 ot=$(printf '%s\n' "${o_t[@]}" | median); om=$(printf '%s\n' "${o_m[@]}" | median)
 pt=$(printf '%s\n' "${p_t[@]}" | median); pm=$(printf '%s\n' "${p_m[@]}" | median)
