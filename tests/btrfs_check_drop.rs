@@ -67,7 +67,7 @@ fn hostile_drop_progress_never_panics_or_hangs() {
                 d[238] = (next() % 10) as u8;
             }
             if pick & 4 != 0 {
-                put64(d, 176, next() % (1 << 32) & !0xfff);
+                put64(d, 176, (next() % (1 << 32)) & !0xfff);
             }
         })
         .expect("edit the root item");
