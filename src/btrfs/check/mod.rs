@@ -1,8 +1,10 @@
 //! btrfs checks: one walk over every tree feeds every family (one file each); the families
 //! accumulate what they need and compare at the end.
 //!
-//! Families so far: the superblock copies (`superblock.rs`), the chunk map bootstrap, tree
-//! blocks and parent/child agreement (`tree_block.rs`), driven by the walk in `walker.rs`.
+//! Families: the superblock copies (`superblock.rs`) and the chunk map bootstrap before the
+//! walk; during it (`walker.rs`), tree blocks and parent/child agreement (`tree_block.rs`),
+//! extents, block groups, devices, inodes and directories, csums, free space, data csums,
+//! root refs and quota groups.
 
 mod block_group;
 pub mod csum;

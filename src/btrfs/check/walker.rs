@@ -7,6 +7,13 @@
 //! descends into shared blocks, so that per-tree families (inodes, directories) see each
 //! subvolume whole; those deliveries are marked `first_visit == false` so that reference
 //! counting families count each block once. A block met twice within one tree is a cycle.
+//!
+//! A deleted subvolume the cleaner is part way through dropping is walked from its root item's
+//! drop_progress key on: left of it, at drop_level, blocks may be freed already.
+//!
+//! Threads: the walk runs on the caller's thread, the families in groups on threads of their
+//! own (see [`walk_all`]), and [`walk_with_read_ahead`] adds one that tells the kernel which
+//! blocks come next.
 
 use super::kinds::*;
 use super::tree_block::{self, Expect};
@@ -130,7 +137,8 @@ const IN_FLIGHT: usize = 16;
 ///
 /// The walk itself (reads, checksums, structural checks) runs on the calling thread; each group
 /// of families runs on a thread of its own, fed the same events in the same order, so a family
-/// sees exactly what a single-threaded walk would show it and the walk waits for no family.
+/// sees exactly what a single-threaded walk would show it, while the walk runs ahead of the
+/// slowest group by up to [`IN_FLIGHT`] batches.
 /// Each group's findings follow the walk's in the report, in group order.
 ///
 /// `ahead`, when given, receives the bytenrs of each node's children not read yet as the node is
