@@ -429,7 +429,7 @@ pub fn file_extent_type_name(t: u8) -> &'static str {
     }
 }
 
-/// The name dump-tree gives a tree in its "<name> tree key (...)" headers; `None` for trees it
+/// The name dump-tree gives a tree in its "`<name> tree key (...)`" headers; `None` for trees it
 /// does not print a header for.
 pub fn tree_header_name(objectid: u64) -> Option<&'static str> {
     Some(match objectid {

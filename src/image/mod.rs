@@ -1,7 +1,7 @@
 //! Bytes in: raw files and block devices, compressed images, btrfs-image metadumps.
 //!
 //! Every path of a device set is opened read-only. Raw files and block devices are mmapped (one
-//! `unsafe`, in [`device`]); `--no-mmap` reads with pread instead, for devices that may change
+//! `unsafe`, in `device.rs`); `--no-mmap` reads with pread instead, for devices that may change
 //! underneath. `.zst` and `.xz` images are decompressed once into a sparse, already-unlinked
 //! temporary file, so a multi-GB image never sits in RAM.
 

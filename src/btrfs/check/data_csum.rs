@@ -3,7 +3,7 @@
 //!
 //! The walk only notes the csum tree's leaves (one u64 each); at `finish` they are read again in
 //! key order — logical, i.e. disk order within a chunk — and each csum item's sectors are read in
-//! bounded pieces (at most [`PIECE`] bytes per copy at a time). A sector with one bad copy and a
+//! bounded pieces (at most `PIECE` bytes per copy at a time). A sector with one bad copy and a
 //! good mirror is a warning (the kernel repairs it on read); so is a bad RAID5/6 data sector that
 //! the P parity and the other data stripes of its row rebuild; every copy bad is an error. Runs
 //! of consecutive sectors in the same state make one finding. Metadumps hold no data: skipped

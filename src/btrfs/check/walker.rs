@@ -138,7 +138,7 @@ const IN_FLIGHT: usize = 16;
 /// The walk itself (reads, checksums, structural checks) runs on the calling thread; each group
 /// of families runs on a thread of its own, fed the same events in the same order, so a family
 /// sees exactly what a single-threaded walk would show it, while the walk runs ahead of the
-/// slowest group by up to [`IN_FLIGHT`] batches.
+/// slowest group by up to `IN_FLIGHT` batches.
 /// Each group's findings follow the walk's in the report, in group order.
 ///
 /// `ahead`, when given, receives the bytenrs of each node's children not read yet as the node is
