@@ -16,10 +16,11 @@
 use super::walker::{is_subvolume, Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
+use crate::btrfs::items::{dir_entries_checked, ref_entries};
 use crate::findings::{Finding, Kind, Report};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::{
-    DirItem, FileExtentItem, FreeSpaceHeader, InodeExtref, InodeItem, InodeRef, FILE_EXTENT_INLINE_DATA_START,
+    FileExtentItem, FreeSpaceHeader, InodeItem, FILE_EXTENT_INLINE_DATA_START,
 };
 use ondisk_layouts::btrfs::*;
 use std::collections::hash_map::Entry;
@@ -532,25 +533,13 @@ impl Inodes {
 
     fn inode_refs(&mut self, key: &DiskKey, data: &[u8], ext: bool) {
         let ino = key.objectid.get();
-        let hdr = if ext { std::mem::size_of::<InodeExtref>() } else { std::mem::size_of::<InodeRef>() };
-        let mut off = 0usize;
-        // Each entry is at least the header long: bounded by the item size.
-        while off < data.len() {
-            let rest = &data[off..];
-            let (parent, index, name_len) = if ext {
-                match InodeExtref::ref_from_prefix(rest) {
-                    Ok((r, _)) => (r.parent_objectid.get(), r.index.get(), r.name_len.get() as usize),
-                    Err(_) => (0, 0, usize::MAX),
+        for e in ref_entries(data, ext) {
+            let (parent, index, name) = match e {
+                Ok((parent, index, name)) => (parent.unwrap_or(key.offset.get()), index, name),
+                Err(err) => {
+                    self.raise(&ITEM_MALFORMED, key, format!("inode ref entry: {err}"));
+                    return;
                 }
-            } else {
-                match InodeRef::ref_from_prefix(rest) {
-                    Ok((r, _)) => (key.offset.get(), r.index.get(), r.name_len.get() as usize),
-                    Err(_) => (0, 0, usize::MAX),
-                }
-            };
-            let Some(name) = rest.get(hdr..).and_then(|r| r.get(..name_len)) else {
-                self.raise(&ITEM_MALFORMED, key, format!("inode ref entry at byte {off} crosses the item end"));
-                return;
             };
             if name.is_empty() || name.len() > NAME_LEN {
                 self.raise(&ITEM_MALFORMED, key, format!("inode ref name of {} bytes", name.len()));
@@ -567,7 +556,6 @@ impl Inodes {
             } else {
                 self.add_name(NameKey { target: ino, dir: parent, digest: name_digest(name), subvol: false }, P_REF, index, 0);
             }
-            off += hdr + name_len;
         }
     }
 
@@ -575,29 +563,20 @@ impl Inodes {
         let dir = key.objectid.get();
         let is_index = key.type_ == DIR_INDEX_KEY;
         let is_xattr = key.type_ == XATTR_ITEM_KEY;
-        let hdr = std::mem::size_of::<DirItem>();
-        let mut off = 0usize;
         let mut count = 0usize;
         // Names met so far in this item, for duplicates; most items hold one entry, so the
         // first is kept aside and only collisions allocate.
         let mut first: Option<&[u8]> = None;
         let mut more: Vec<&[u8]> = Vec::new();
-        while off < data.len() {
-            let rest = &data[off..];
-            let Ok((d, _)) = DirItem::ref_from_prefix(rest) else {
-                self.raise(&ITEM_MALFORMED, key, format!("directory entry at byte {off} crosses the item end"));
-                return;
+        for e in dir_entries_checked(data) {
+            let (d, name) = match e {
+                Ok((d, name, _)) => (d, name),
+                Err(err) => {
+                    self.raise(&ITEM_MALFORMED, key, format!("directory entry: {err}"));
+                    return;
+                }
             };
-            let (name_len, data_len) = (d.name_len.get() as usize, d.data_len.get() as usize);
-            let Some(name) = rest.get(hdr..hdr + name_len) else {
-                self.raise(&ITEM_MALFORMED, key, format!("directory entry name at byte {off} crosses the item end"));
-                return;
-            };
-            if rest.len() < hdr + name_len + data_len {
-                self.raise(&ITEM_MALFORMED, key, format!("directory entry data at byte {off} crosses the item end"));
-                return;
-            }
-            off += hdr + name_len + data_len;
+            let name_len = name.len();
             count += 1;
             if !is_xattr {
                 if let Some(c) = self.st.cur.as_mut() {

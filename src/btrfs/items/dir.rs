@@ -21,10 +21,15 @@ pub(super) struct Entries<'d>(pub &'d [u8]);
 /// The entries of a DIR_ITEM, DIR_INDEX or XATTR_ITEM that decode whole: fixed part, name, value.
 /// Ends at the first that does not fit (the dump shows that one as an error).
 pub(crate) fn dir_entries(data: &[u8]) -> impl Iterator<Item = (&DirItem, &[u8], &[u8])> {
-    Entries(data).entries().map_while(|e| {
-        let e = e.ok()?;
-        let (name, value) = e.body.ok()?;
-        Some((e.head, name, value))
+    dir_entries_checked(data).map_while(Result::ok)
+}
+
+/// [`dir_entries`], with the first entry that does not fit as an error (the last item).
+pub(crate) fn dir_entries_checked(data: &[u8]) -> impl Iterator<Item = Result<(&DirItem, &[u8], &[u8]), DecodeError>> {
+    Entries(data).entries().map(|e| {
+        let e = e?;
+        let (name, value) = e.body?;
+        Ok((e.head, name, value))
     })
 }
 

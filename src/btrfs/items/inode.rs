@@ -62,6 +62,14 @@ fn put_name(o: &mut Out<'_>, name: &[u8], hide: bool) {
     o.s("\n");
 }
 
+/// The entries of an INODE_REF (`ext` false: the parent is the key's offset, so `None`) or an
+/// INODE_EXTREF: (parent, index, name), the first that does not fit as an error, then the end.
+pub(crate) fn ref_entries(data: &[u8], ext: bool) -> impl Iterator<Item = Result<(Option<u64>, u64, &[u8]), DecodeError>> {
+    let refs = (!ext).then(|| Refs(data).entries().map(|e| e.map(|e| (None, e.index, e.name))));
+    let extrefs = ext.then(|| Extrefs(data).entries().map(|e| e.map(|e| (Some(e.parent), e.index, e.name))));
+    refs.into_iter().flatten().chain(extrefs.into_iter().flatten())
+}
+
 /// One `btrfs_inode_ref` with its name.
 struct RefEntry<'d> {
     index: u64,

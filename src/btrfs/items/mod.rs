@@ -23,7 +23,8 @@ mod root;
 mod uuid;
 
 pub use chunk::{chunk_fields, chunk_item_size, print_chunk};
-pub(crate) use dir::dir_entries;
+pub(crate) use dir::{dir_entries, dir_entries_checked};
+pub(crate) use inode::ref_entries;
 pub(crate) use extent::{parse as parse_extent, InlineRef};
 pub(crate) use root::root_item;
 
