@@ -15,21 +15,6 @@ use ondisk_test_images::btrfs_corrupt::Base;
 use std::process::Command;
 use std::time::Duration;
 
-/// xorshift64*: the test's own seeded generator, so a failing round can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// `ONDISK_FUZZ_SEED` and `ONDISK_FUZZ_ROUNDS` override the defaults, for longer campaigns.
 fn fuzz(base: Base, seed: u64, rounds: usize) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
@@ -39,7 +24,7 @@ fn fuzz(base: Base, seed: u64, rounds: usize) {
     // Every tree block of every tree, from the dump of the clean base.
     let blocks: Vec<u64> = clean.records.iter().filter(|v| v["type"] == "node").filter_map(|v| v["bytenr"].as_u64()).collect();
     assert!(blocks.len() > 5, "{}: the base has tree blocks", base.name());
-    let mut rng = Rng(seed);
+    let mut rng = common::Rng(seed);
     let mut found_errors = 0;
     for round in 0..rounds {
         let rdir = dir.path().join(format!("r{round}"));

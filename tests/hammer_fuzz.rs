@@ -15,20 +15,6 @@ use std::os::unix::fs::FileExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// Decodes every record the way `dump` does.
 struct Decode<'f, 'a>(&'f Fs<'a>);
 impl Visitor for Decode<'_, '_> {
@@ -84,7 +70,7 @@ fn mutate_and_check(name: &str, bytes: &[u8], seed: u64, iterations: usize) {
     // ONDISK_FUZZ_ITERS=N runs longer, by hand.
     let iterations = std::env::var("ONDISK_FUZZ_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(iterations);
     let seed = std::env::var("ONDISK_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(seed);
-    let mut rng = Rng(seed);
+    let mut rng = common::Rng(seed);
     for it in 0..iterations {
         let n = 1 + rng.below(8) as usize;
         let mut saved = Vec::new();

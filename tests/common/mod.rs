@@ -249,3 +249,21 @@ pub fn images_in(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// xorshift64*: the tests' own seeded generator, so that a failing round can be replayed from
+/// its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
