@@ -121,45 +121,12 @@ fn printable(b: u8) -> char {
 /// METADATA|SYSTEM chunk prints as `METADATASYSTEM`; the profile is that of the first matching
 /// bit in the kernel's raid-index order, uppercase except `single` (6.2 prints `DATA|single`).
 pub fn chunk_type_text(flags: u64) -> String {
-    let mut s = String::new();
-    let mut empty = true;
-    if flags & BLOCK_GROUP_DATA != 0 {
-        empty = false;
-        s.push_str("DATA");
-    }
-    if flags & BLOCK_GROUP_METADATA != 0 {
-        if !empty {
-            s.push('|');
-        }
-        s.push_str("METADATA");
-    }
-    if flags & BLOCK_GROUP_SYSTEM != 0 {
-        if !empty {
-            s.push('|');
-        }
-        s.push_str("SYSTEM");
-    }
-    let profile = [
-        (BLOCK_GROUP_RAID10, "RAID10"),
-        (BLOCK_GROUP_RAID1, "RAID1"),
-        (BLOCK_GROUP_RAID1C3, "RAID1C3"),
-        (BLOCK_GROUP_RAID1C4, "RAID1C4"),
-        (BLOCK_GROUP_DUP, "DUP"),
-        (BLOCK_GROUP_RAID0, "RAID0"),
-        (BLOCK_GROUP_RAID5, "RAID5"),
-        (BLOCK_GROUP_RAID6, "RAID6"),
-    ]
-    .iter()
-    .find(|(bit, _)| flags & bit != 0);
-    s.push('|');
-    s.push_str(profile.map_or("single", |(_, name)| name));
-    s
+    crate::btrfs::names::FlagsText::BlockGroup(flags).to_string()
 }
 
 /// The profile name alone, lowercase as `btrfs` tools spell profiles (`single` included).
 pub fn profile_name(flags: u64) -> &'static str {
-    match chunk_type_text(flags).rsplit_once('|').map(|(_, p)| p) {
-        Some("single") => "single",
+    match crate::btrfs::names::profile_name(flags) {
         Some("RAID10") => "raid10",
         Some("RAID1") => "raid1",
         Some("RAID1C3") => "raid1c3",
