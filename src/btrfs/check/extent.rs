@@ -423,15 +423,6 @@ impl Family for ExtentTree {
         }
     }
 
-    fn end_tree(&mut self, _cx: &Cx, root: &TreeRoot, _report: &mut Report) {
-        // The extent tree is whole: sort its records now, while the walk goes on through the
-        // other trees, so that `finish` (after the walk) finds them in order already.
-        if root.tree == EXTENT_TREE_OBJECTID {
-            self.items.sort_by_key(|i| (i.bytenr, i.key.type_, i.key.offset.get()));
-            self.backrefs.sort_unstable_by_key(|b| (b.bytenr, b.key));
-        }
-    }
-
     fn finish(&mut self, _cx: &Cx, report: &mut Report) {
         for f in self.early.drain(..) {
             report.push(f);
