@@ -515,18 +515,19 @@ impl Family for Qgroups {
         } else {
             None
         };
+        let not_verified = |report: &mut Report, why: String| {
+            report.push(Finding::new(&QGROUP_NOT_VERIFIED, format!("qgroup counts not verified: {why}")).at("tree", QUOTA_TREE_OBJECTID));
+        };
         if let Some(r) = reason {
-            report.push(Finding::new(&QGROUP_NOT_VERIFIED, format!("qgroup counts not verified: {r}")).at("tree", QUOTA_TREE_OBJECTID));
-            return;
+            return not_verified(report, r);
         }
         let computed = match status.and_then(|s| s.enable_gen.filter(|_| simple_mode)) {
             Some(gen) => self.count_simple(gen),
             None => self.count_traditional(),
         };
         let Some(computed) = computed else {
-            let msg = format!("{} qgroups and their relations are more than a check should count through", self.infos.len());
-            report.push(Finding::new(&QGROUP_NOT_VERIFIED, format!("qgroup counts not verified: {msg}")).at("tree", QUOTA_TREE_OBJECTID));
-            return;
+            let n = self.infos.len();
+            return not_verified(report, format!("{n} qgroups and their relations are more than a check should count through"));
         };
         for (&id, found) in &self.infos {
             let Some(expected) = computed.get(&id) else { continue };
