@@ -469,27 +469,34 @@ fn superblock_sys_array_max() -> usize {
 }
 
 impl Filesystem<'_> {
-    /// Asks the kernel to read the first copy of these tree blocks ahead, adjacent blocks merged
-    /// into one request. The walk announces a node's children when it reads the node, long
-    /// before it visits them (breadth first), so the device has many reads to sort and merge.
+    /// Asks the kernel to read the first copy of these tree blocks ahead, in disk order, adjacent
+    /// blocks merged into one request. The walk announces a node's children when it reads the
+    /// node, long before it visits them (breadth first); handing the device what has been
+    /// announced sorted by position, rather than in the walk's key order, lets it stream.
     pub fn will_need_blocks(&self, bytenrs: &[u64]) {
         let n = u64::from(self.nodesize);
+        let mut pieces: Vec<(u64, u64, u64)> = bytenrs
+            .iter()
+            .filter_map(|&b| {
+                let p = self.chunks.map(b, n)?.into_iter().next()?.into_iter().next()?;
+                Some((p.devid, p.physical, p.len))
+            })
+            .collect();
+        pieces.sort_unstable();
         let mut run: Option<(u64, u64, u64)> = None; // (devid, physical, len)
         let flush = |r: (u64, u64, u64)| {
             if let Some(d) = self.devices.get(&r.0) {
                 d.dev.will_need(r.1, r.2);
             }
         };
-        for &b in bytenrs {
-            let Some(copies) = self.chunks.map(b, n) else { continue };
-            let Some(p) = copies.first().and_then(|c| c.first()) else { continue };
+        for (devid, physical, piece) in pieces {
             match &mut run {
-                Some((dev, phys, len)) if *dev == p.devid && *phys + *len == p.physical && *len < 8 << 20 => *len += p.len,
+                Some((dev, phys, len)) if *dev == devid && *phys + *len == physical && *len < READ_AHEAD_RUN => *len += piece,
                 _ => {
                     if let Some(r) = run.take() {
                         flush(r);
                     }
-                    run = Some((p.devid, p.physical, p.len));
+                    run = Some((devid, physical, piece));
                 }
             }
         }
@@ -498,3 +505,6 @@ impl Filesystem<'_> {
         }
     }
 }
+
+/// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
+const READ_AHEAD_RUN: u64 = 2 << 20;

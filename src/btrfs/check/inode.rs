@@ -400,56 +400,54 @@ impl Inodes {
         self.st.inodes.insert(ino, Kept { nlink: it.nlink, mode: it.mode, names: c.names });
     }
 
+    /// Merges one part of a name into its record, and settles the name as soon as it is whole
+    /// (item, index and ref, no disagreement) and its target's mode is known: the record is
+    /// dropped, so the names map holds only names still waiting for a part — in the usual layout
+    /// a directory's entries until its children's refs. One map probe per part: this runs for
+    /// every name of every subvolume three times.
     fn add_name(&mut self, key: NameKey, part: u8, index: u64, ftype: u8) {
-        match self.st.names.entry(key) {
+        let st = &mut self.st;
+        let mut o = match st.names.entry(key) {
             Entry::Vacant(v) => {
+                // One part alone is never whole.
                 v.insert(NameRec { index, ftype, parts: part, errs: 0 });
+                return;
             }
-            Entry::Occupied(mut o) => {
-                let r = o.get_mut();
-                if r.parts & part != 0 {
-                    r.errs |= E_DUP;
-                }
-                match part {
-                    P_DIR_INDEX | P_REF => {
-                        let other = if part == P_REF { P_DIR_INDEX } else { P_REF };
-                        if r.parts & other != 0 && r.index != index {
-                            r.errs |= E_INDEX;
-                        }
-                        r.index = index;
-                    }
-                    _ => {}
-                }
-                if part != P_REF {
-                    if r.parts & (P_DIR_ITEM | P_DIR_INDEX) != 0 && r.ftype != ftype {
-                        r.errs |= E_FILETYPE;
-                    }
-                    r.ftype = ftype;
-                }
-                r.parts |= part;
-            }
+            Entry::Occupied(o) => o,
+        };
+        let r = o.get_mut();
+        if r.parts & part != 0 {
+            r.errs |= E_DUP;
         }
-        self.resolve(key);
-    }
-
-    /// Settles a name as soon as it is whole (item, index and ref, no disagreement) and its
-    /// target's mode is known: the record is dropped, so the names map holds only names still
-    /// waiting for a part — in the usual layout a directory's entries until its children's refs.
-    fn resolve(&mut self, key: NameKey) {
-        let Some(r) = self.st.names.get(&key).copied() else { return };
+        if part == P_DIR_INDEX || part == P_REF {
+            let other = if part == P_REF { P_DIR_INDEX } else { P_REF };
+            if r.parts & other != 0 && r.index != index {
+                r.errs |= E_INDEX;
+            }
+            r.index = index;
+        }
+        if part != P_REF {
+            if r.parts & (P_DIR_ITEM | P_DIR_INDEX) != 0 && r.ftype != ftype {
+                r.errs |= E_FILETYPE;
+            }
+            r.ftype = ftype;
+        }
+        r.parts |= part;
+        let r = *r;
         if r.errs != 0 {
             return;
         }
         if key.subvol {
+            // A subvolume's ref lives in the root tree: item and index make it whole here.
             if r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
-                self.st.names.remove(&key);
+                o.remove();
             }
             return;
         }
         if r.parts != P_DIR_ITEM | P_DIR_INDEX | P_REF {
             return;
         }
-        let mode = match self.st.cur.as_mut() {
+        let mode = match st.cur.as_mut() {
             Some(c) if c.ino == key.target => match c.item {
                 Some(it) => {
                     c.names = c.names.saturating_add(1);
@@ -457,7 +455,7 @@ impl Inodes {
                 }
                 None => return,
             },
-            _ => match self.st.inodes.get_mut(&key.target) {
+            _ => match st.inodes.get_mut(&key.target) {
                 Some(k) => {
                     k.names = k.names.saturating_add(1);
                     k.mode
@@ -465,7 +463,7 @@ impl Inodes {
                 None => return,
             },
         };
-        self.st.names.remove(&key);
+        o.remove();
         let ft = mode_to_ftype(mode);
         if ft != 0 && ft != r.ftype {
             let f = self.name_finding(&FILETYPE_MISMATCH, &key, &r, format!("filetype mismatch: entry type {} but inode mode {mode:o}", r.ftype));

@@ -97,19 +97,34 @@ pub fn is_subvolume(tree: u64) -> bool {
 }
 
 /// [`walk_all`] with a read-ahead thread: the kernel is told about each node's children when
-/// the node is read, so their reads are queued (and merged where adjacent) long before the
-/// breadth-first walk reaches them, and cold I/O overlaps the checking.
+/// the node is read, so their reads are queued long before the breadth-first walk reaches them,
+/// and cold I/O overlaps the checking. The thread takes every announcement waiting for it (up
+/// to a window) at once, so the kernel gets them sorted by position and merged.
 pub fn walk_with_read_ahead(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &mut Report) {
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<Vec<u64>>();
         s.spawn(move || {
-            for batch in rx {
-                fs.will_need_blocks(&batch);
+            let mut window = Vec::new();
+            while let Ok(first) = rx.recv() {
+                window.extend(first);
+                while window.len() < READ_AHEAD_WINDOW {
+                    match rx.try_recv() {
+                        Ok(more) => window.extend(more),
+                        Err(_) => break,
+                    }
+                }
+                fs.will_need_blocks(&window);
+                window.clear();
             }
         });
         walk_all(fs, all_copies, groups, report, Some(tx));
     });
 }
+
+/// The most blocks the read-ahead thread sorts together (16 MiB of 16 KiB nodes): enough to
+/// find the neighbours among the children of many nodes, few enough that the first reads of a
+/// flood of announcements (a tree's level-1 nodes name all its leaves) start soon.
+const READ_AHEAD_WINDOW: usize = 1024;
 
 /// Families that run on one thread, in this order.
 pub type Group<'g> = Vec<&'g mut (dyn Family + Send)>;
