@@ -24,7 +24,8 @@ use ondisk_layouts::btrfs::items::{
 };
 use ondisk_layouts::btrfs::*;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use super::fast_hash::{FastMap, FastSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use zerocopy::FromBytes;
 
@@ -144,31 +145,6 @@ fn name_digest(name: &[u8]) -> u64 {
     h.finish()
 }
 
-/// A multiply-rotate hasher for keys that are inode numbers and name digests: SipHash's
-/// protection against chosen collisions buys nothing here (a hostile image can only slow its own
-/// check), and the maps see every name of a subvolume.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
-type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// What the INODE_ITEM said.
 #[derive(Clone, Copy)]

@@ -11,6 +11,7 @@ pub mod csum;
 pub mod data_csum;
 mod devices;
 mod extent;
+mod fast_hash;
 pub mod free_space;
 pub mod inode;
 pub mod root_refs;
