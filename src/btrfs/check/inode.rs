@@ -25,7 +25,7 @@ use ondisk_layouts::btrfs::items::{
 use ondisk_layouts::btrfs::*;
 use std::collections::hash_map::Entry;
 use super::fast_hash::{FastMap, FastSet};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use zerocopy::FromBytes;
 
@@ -539,9 +539,10 @@ impl Inodes {
         let is_xattr = key.type_ == XATTR_ITEM_KEY;
         let mut count = 0usize;
         // Names met so far in this item, for duplicates; most items hold one entry, so the
-        // first is kept aside and only collisions allocate.
+        // first is kept aside and only collisions allocate. A set, not a list: a hostile leaf
+        // packs hundreds of one-byte names into one item.
         let mut first: Option<&[u8]> = None;
-        let mut more: Vec<&[u8]> = Vec::new();
+        let mut more: HashSet<&[u8]> = HashSet::new();
         for e in dir_entries_checked(data) {
             let (d, name) = match e {
                 Ok((d, name, _)) => (d, name),
@@ -579,17 +580,20 @@ impl Inodes {
                     // one wrong hash is one finding.
                     self.pending.push(f);
                 }
-                if first == Some(name) || more.contains(&name) {
+                let dup = match first {
+                    None => {
+                        first = Some(name);
+                        false
+                    }
+                    Some(f) => f == name || !more.insert(name),
+                };
+                if dup {
                     let f = self
                         .finding(&DUP_FILENAME, dir, format!("dup filename {:?} in one dir item", String::from_utf8_lossy(name)))
                         .at("key", key_record(key))
                         .ctx("name", Value::Name(name.to_vec().into()));
                     // Still a name of its target: recorded below so its own parts match up.
                     self.pending.push(f);
-                } else if first.is_none() {
-                    first = Some(name);
-                } else {
-                    more.push(name);
                 }
             }
             if is_xattr {
