@@ -293,13 +293,14 @@ fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, 
 /// subtree's objectid range; returns how many. What lies in a subtree that could not be walked
 /// is unknown, so per-inode findings there would only echo the one loss.
 fn leave_out_echoes(report: &mut Report, tree: u64, from: usize, lost: &[(u64, u64)]) -> u64 {
+    let lost = merge_inclusive(lost);
     let in_lost = |f: &Finding| {
         let same_tree = matches!(f.location.get("tree"), Some(crate::record::Value::U64(t)) if *t == tree);
         // A name lives with both its directory and its inode: either side lost loses it.
         let ids = [f.location.get("inode"), f.context.get("dir")];
         same_tree
             && ids.iter().flatten().any(|v| match v {
-                crate::record::Value::U64(id) => lost.iter().any(|&(lo, hi)| (lo..=hi).contains(id)),
+                crate::record::Value::U64(id) => covers(&lost, *id),
                 _ => false,
             })
     };
@@ -307,6 +308,28 @@ fn leave_out_echoes(report: &mut Report, tree: u64, from: usize, lost: &[(u64, u
     let before = tail.len();
     report.findings.extend(tail.into_iter().filter(|f| !in_lost(f)));
     (before - (report.findings.len() - from)) as u64
+}
+
+/// Inclusive ranges sorted and merged (empty ones, `lo > hi`, dropped), so that [`covers`] is
+/// one binary search: a hostile tree can lose thousands of subtrees and keep thousands of
+/// findings.
+fn merge_inclusive(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = ranges.iter().copied().filter(|r| r.0 <= r.1).collect();
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+/// Whether `id` lies in one of the ranges of [`merge_inclusive`].
+fn covers(merged: &[(u64, u64)], id: u64) -> bool {
+    let i = merged.partition_point(|&(_, hi)| hi < id);
+    merged.get(i).is_some_and(|&(lo, _)| lo <= id)
 }
 
 struct Walker<'c, 'f, 'a, 'r> {
@@ -532,4 +555,30 @@ fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoo
     let drop = dropping.then_some((r.drop_progress, r.drop_level));
     let tree = if is_log { TREE_LOG_OBJECTID } else { key.objectid.get() };
     Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key), drop })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_ranges_cover_what_the_ranges_cover() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..200 {
+            let ranges: Vec<(u64, u64)> = (0..next(12)).map(|_| (next(100), next(100))).collect();
+            let merged = merge_inclusive(&ranges);
+            for id in 0..110 {
+                let naive = ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&id));
+                assert_eq!(covers(&merged, id), naive, "{ranges:?} {id}");
+            }
+        }
+        assert!(covers(&merge_inclusive(&[(5, u64::MAX)]), u64::MAX));
+        assert!(!covers(&merge_inclusive(&[(9, 3)]), 5));
+    }
 }
