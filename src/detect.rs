@@ -3,6 +3,7 @@
 use crate::btrfs::superblock as btrfs_sb;
 use crate::image::{Device, Member};
 use crate::record::{Record, Value};
+use crate::le::{u16_at, u32_at, u64_at};
 use ondisk_layouts::{bcachefs as bch, hammer};
 use std::borrow::Cow;
 
@@ -64,15 +65,6 @@ fn trim_nul(b: &[u8]) -> Vec<u8> {
     b[..end].to_vec()
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
 fn uuid_at(b: &[u8], at: usize) -> Option<[u8; 16]> {
     b.get(at..at + 16)?.try_into().ok()
 }

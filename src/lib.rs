@@ -12,6 +12,7 @@ pub mod error;
 pub mod findings;
 pub mod hammer;
 pub mod image;
+pub mod le;
 pub mod progress;
 pub mod record;
 

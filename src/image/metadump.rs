@@ -11,6 +11,7 @@
 
 use super::{Device, OpenOptions, ReadError};
 use crate::error::{Error, Result};
+use crate::le::{u32_at, u64_at};
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -28,7 +29,7 @@ const ITEMS_PER_CLUSTER: usize = (BLOCK as usize - HEADER_SIZE) / ITEM_SIZE;
 pub fn is_metadump(dev: &Device) -> bool {
     dev.read_upto(0, 8)
         .ok()
-        .and_then(|b| b.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))))
+        .and_then(|b| u64_at(&b, 0))
         .is_some_and(|m| m == MAGIC_V0 || m == MAGIC_V1)
 }
 
@@ -72,7 +73,7 @@ impl Metadump {
                 damage.push(format!("truncated cluster header at {pos}"));
                 break;
             };
-            let magic = u64::from_le_bytes(head[0..8].try_into().expect("8 bytes"));
+            let magic = u64_at(&head, 0).unwrap_or(0);
             if magic != MAGIC_V0 && magic != MAGIC_V1 {
                 // Zero padding after the last cluster ends the dump.
                 if head.iter().any(|&b| b != 0) {
@@ -80,7 +81,7 @@ impl Metadump {
                 }
                 break;
             }
-            let nritems = u32::from_le_bytes(head[16..20].try_into().expect("4 bytes")) as usize;
+            let nritems = u32_at(&head, 16).unwrap_or(0) as usize;
             let compress = head[20];
             if nritems > ITEMS_PER_CLUSTER {
                 damage.push(format!("cluster at {pos} claims {nritems} items (max {ITEMS_PER_CLUSTER})"));
@@ -89,8 +90,7 @@ impl Metadump {
             let mut data_pos = pos + BLOCK;
             for i in 0..nritems {
                 let at = HEADER_SIZE + i * ITEM_SIZE;
-                let logical = u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
-                let csize = u32::from_le_bytes(head[at + 8..at + 12].try_into().expect("4 bytes"));
+                let (Some(logical), Some(csize)) = (u64_at(&head, at), u32_at(&head, at + 8)) else { break };
                 let Ok(payload) = dev.read(data_pos, csize as usize) else {
                     damage.push(format!("item {i} of cluster at {pos} runs past the end of the dump"));
                     break;

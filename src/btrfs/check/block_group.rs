@@ -6,7 +6,8 @@
 //! (skinny METADATA_ITEM or not), a data extent its length. Mixed block groups (DATA|METADATA)
 //! hold both.
 
-use super::{key_value, u64_at};
+use super::key_value;
+use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;

@@ -3,7 +3,8 @@
 //! and chunk stripes naming a devid with no device item (a dangling device pointer: btrfs
 //! check 6.2 prints it and exits 0; it is an error here, since nothing can read that stripe).
 
-use super::{key_value, u64_at};
+use super::key_value;
+use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};

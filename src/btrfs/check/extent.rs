@@ -16,7 +16,7 @@
 //!
 //! State is compact: fixed-size records in Vecs, sorted and merge-joined at `finish`.
 
-use super::u64_at;
+use crate::le::{u32_at, u64_at};
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
@@ -175,10 +175,6 @@ pub(crate) fn hash_extent_data_ref(root: u64, objectid: u64, offset: u64) -> u64
     b[8..].copy_from_slice(&offset.to_le_bytes());
     let low = !crc32c::crc32c(&b);
     (u64::from(high) << 31) ^ u64::from(low)
-}
-
-fn u32_at(d: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(o..o.checked_add(4)?)?.try_into().ok()?))
 }
 
 impl ExtentTree {

@@ -40,6 +40,7 @@ use ondisk_layouts::btrfs::items::{BlockGroupItem, FileExtentItem, FreeSpaceHead
 use ondisk_layouts::btrfs::*;
 use std::collections::HashMap;
 use zerocopy::FromBytes;
+use crate::le::{u32_at, u64_at};
 
 crate::declare_kinds! {
     FREE_SPACE_INFO_MISSING = "btrfs.free_space_info_missing", Error,
@@ -512,7 +513,7 @@ impl FreeSpace {
         let crc_of = |page: &[u8], index: u64| -> Result<(), String> {
             let skip = if index == 0 { crc_area } else { 0 };
             let at = index as usize * 4;
-            let stored = u32::from_le_bytes(page0[at..at + 4].try_into().expect("4 bytes"));
+            let stored = u32_at(&page0, at).ok_or_else(|| format!("page {index} has no crc slot"))?;
             let found = crc32c::crc32c(&page[skip..]);
             if stored != found {
                 return Err(format!("page {index} crc {found:#x} does not match the stored {stored:#x}"));
@@ -520,7 +521,7 @@ impl FreeSpace {
             Ok(())
         };
         crc_of(&page0, 0)?;
-        let gen = u64::from_le_bytes(page0[crc_area..crc_area + 8].try_into().expect("8 bytes"));
+        let gen = u64_at(&page0, crc_area).ok_or("page 0 has no generation")?;
         if gen != h.generation {
             return Err(format!("page generation {gen} does not match the header's {}", h.generation));
         }
@@ -540,9 +541,8 @@ impl FreeSpace {
                 crc_of(&page, index)?;
                 pos = 0;
             }
-            let e = &page[pos..pos + ENTRY];
-            let off = u64::from_le_bytes(e[0..8].try_into().expect("8 bytes"));
-            let bytes = u64::from_le_bytes(e[8..16].try_into().expect("8 bytes"));
+            let e = page.get(pos..pos + ENTRY).ok_or("an entry runs past its page")?;
+            let (Some(off), Some(bytes)) = (u64_at(e, 0), u64_at(e, 8)) else { return Err("an entry runs past its page".into()) };
             pos += ENTRY;
             match e[16] {
                 CACHE_EXTENT => {

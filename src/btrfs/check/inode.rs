@@ -636,8 +636,8 @@ impl Inodes {
         let mut too_large = None;
         let mut ram_wrong = None;
         let mask = self.sectorsize.saturating_sub(1);
-        let (compression, ftype, ram_bytes) = match (data.get(16), data.get(20), data.get(8..16)) {
-            (Some(&comp), Some(&t), Some(r)) => (comp, t, u64::from_le_bytes(r.try_into().expect("8 bytes"))),
+        let (compression, ftype, ram_bytes) = match (data.get(16), data.get(20), crate::le::u64_at(data, 8)) {
+            (Some(&comp), Some(&t), Some(r)) => (comp, t, r),
             _ => {
                 self.raise(&ITEM_MALFORMED, key, format!("file extent item of {} bytes", data.len()));
                 return;

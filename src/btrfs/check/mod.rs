@@ -87,7 +87,3 @@ pub(crate) fn key_value(objectid: u64, type_: u8, offset: u64) -> crate::record:
     crate::record::Value::Record(r)
 }
 
-/// The little-endian u64 at `o` in item data, if the data is long enough.
-pub(crate) fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
-}

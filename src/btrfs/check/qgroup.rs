@@ -170,7 +170,7 @@ impl Qgroups {
     }
 
     fn quota_item(&mut self, key: &DiskKey, data: &[u8]) {
-        let u = |o: usize| super::u64_at(data, o);
+        let u = |o: usize| crate::le::u64_at(data, o);
         match key.type_ {
             QGROUP_STATUS_KEY => {
                 let s = match (u(0), u(16)) {
@@ -200,7 +200,7 @@ impl Qgroups {
     /// Simple quotas: a data extent item charges its owner.
     fn extent_item(&mut self, key: &DiskKey, data: &[u8]) {
         let Ok(e) = parse_extent(key, data) else { return };
-        let (Some(gen), Some(flags)) = (super::u64_at(data, 8), super::u64_at(data, 16)) else { return };
+        let (Some(gen), Some(flags)) = (crate::le::u64_at(data, 8), crate::le::u64_at(data, 16)) else { return };
         if flags & EXTENT_FLAG_DATA == 0 {
             return;
         }
@@ -466,7 +466,7 @@ impl Family for Qgroups {
                 if t != Some(FILE_EXTENT_REG) && t != Some(FILE_EXTENT_PREALLOC) {
                     return;
                 }
-                let (Some(disk_bytenr), Some(disk_num_bytes)) = (super::u64_at(data, 21), super::u64_at(data, 29)) else { return };
+                let (Some(disk_bytenr), Some(disk_num_bytes)) = (crate::le::u64_at(data, 21), crate::le::u64_at(data, 29)) else { return };
                 if disk_bytenr != 0 {
                     self.reach_extent(disk_bytenr, disk_num_bytes, r);
                 }

@@ -19,17 +19,13 @@ pub(super) fn parse(data: &[u8]) -> Result<FileExtent<'_>, DecodeError> {
     let short = || DecodeError::Short { what: "btrfs_file_extent_item", need: FILE_EXTENT_INLINE_DATA_START, have: data.len() };
     let head = data.get(..FILE_EXTENT_INLINE_DATA_START).ok_or_else(short)?;
     if head[20] == FILE_EXTENT_INLINE {
-        let u64_at = |o: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&head[o..o + 8]);
-            u64::from_le_bytes(b)
-        };
+        let u64_at = |o: usize| crate::le::u64_at(head, o).ok_or_else(short);
         return Ok(FileExtent::Inline {
-            generation: u64_at(0),
-            ram_bytes: u64_at(8),
+            generation: u64_at(0)?,
+            ram_bytes: u64_at(8)?,
             compression: head[16],
             encryption: head[17],
-            other_encoding: u16::from_le_bytes([head[18], head[19]]),
+            other_encoding: crate::le::u16_at(head, 18).ok_or_else(short)?,
             data: &data[FILE_EXTENT_INLINE_DATA_START..],
         });
     }

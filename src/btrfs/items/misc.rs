@@ -24,16 +24,11 @@ pub(super) fn parse_persistent<'d>(key: &DiskKey, data: &'d [u8]) -> Result<Pers
     Ok(Persistent { objectid: key.objectid.get(), offset: key.offset.get(), data })
 }
 
-fn le64(b: &[u8]) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(b);
-    u64::from_le_bytes(x)
-}
 
 impl<'d> Persistent<'d> {
     /// Every whole 64-bit value of a device stats item (it may have grown past the five known).
     fn values(&self) -> impl Iterator<Item = u64> + 'd {
-        self.data.chunks_exact(8).map(le64)
+        self.data.chunks_exact(8).filter_map(|c| crate::le::u64_at(c, 0))
     }
 
     /// `print_persistent_item` / `print_dev_stats`

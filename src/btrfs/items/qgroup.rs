@@ -16,11 +16,7 @@ pub(super) struct Status<'d> {
 
 pub(super) fn parse_status(data: &[u8]) -> Result<Status<'_>, DecodeError> {
     let item = view(data, "btrfs_qgroup_status_item")?;
-    let enable_gen = data.get(32..40).map(|b| {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(b);
-        u64::from_le_bytes(x)
-    });
+    let enable_gen = crate::le::u64_at(data, 32);
     Ok(Status { item, enable_gen })
 }
 

@@ -8,11 +8,7 @@ pub(super) struct SubvolIds<'d>(pub &'d [u8]);
 
 impl<'d> SubvolIds<'d> {
     fn ids(&self) -> impl Iterator<Item = u64> + 'd {
-        self.0.chunks_exact(8).map(|c| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            u64::from_le_bytes(b)
-        })
+        self.0.chunks_exact(8).filter_map(|c| crate::le::u64_at(c, 0))
     }
 
     /// `print_uuid_item`
