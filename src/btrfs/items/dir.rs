@@ -1,7 +1,7 @@
 //! DIR_ITEM, DIR_INDEX and XATTR_ITEM: one or more `btrfs_dir_item` entries, each followed by
 //! its name and (xattrs) its value.
 
-use super::{bytes_at, c_str, key_value, packed, view_at, DecodeError};
+use super::{bytes_at, c_str, key_value, packed, push_entries, view_at, DecodeError};
 use crate::btrfs::names::{dir_type_name, KeyText};
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
@@ -88,35 +88,26 @@ impl<'d> Entries<'d> {
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {
-        let mut list = Vec::new();
-        for e in self.entries() {
-            match e {
-                Ok(e) => {
-                    let h = e.head;
-                    let mut x = Record::with_capacity(8);
-                    x.push("location", key_value(&h.location)).push("type", h.type_);
-                    if let Some(n) = dir_type_name(h.type_) {
-                        x.push("type_text", n);
+        push_entries(r, "entries", self.entries(), |e| {
+            let h = e.head;
+            let mut x = Record::with_capacity(8);
+            x.push("location", key_value(&h.location)).push("type", h.type_);
+            if let Some(n) = dir_type_name(h.type_) {
+                x.push("type_text", n);
+            }
+            x.push("transid", h.transid.get()).push("data_len", h.data_len.get()).push("name_len", h.name_len.get());
+            match e.body {
+                Ok((name, data)) => {
+                    x.push("name", Value::Name(name.into()));
+                    if !data.is_empty() {
+                        x.push("data", Value::Name(data.into()));
                     }
-                    x.push("transid", h.transid.get()).push("data_len", h.data_len.get()).push("name_len", h.name_len.get());
-                    match e.body {
-                        Ok((name, data)) => {
-                            x.push("name", Value::Name(name.into()));
-                            if !data.is_empty() {
-                                x.push("data", Value::Name(data.into()));
-                            }
-                        }
-                        Err(err) => {
-                            x.push("error", err.to_string());
-                        }
-                    }
-                    list.push(Value::Record(x));
                 }
                 Err(err) => {
-                    r.push("error", err.to_string());
+                    x.push("error", err.to_string());
                 }
             }
-        }
-        r.push("entries", list);
+            x
+        });
     }
 }

@@ -1,8 +1,8 @@
 //! EXTENT_ITEM and METADATA_ITEM with their inline backrefs, and the keyed backref items.
 
-use super::{key_value, view, view_at, DecodeError};
+use super::{key_value, push_entries, view, view_at, DecodeError};
 use crate::btrfs::names::{FlagsText, KeyText, ObjectidText};
-use crate::record::{Record, Value};
+use crate::record::Record;
 use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
 use ondisk_layouts::btrfs::*;
 use super::put::{Out, Put};
@@ -69,19 +69,15 @@ impl<'d> Extent<'d> {
                 let size = inline_ref_size(t).ok_or(DecodeError::Invalid { what: "inline backref type", value: u64::from(t) })?;
                 let overrun = DecodeError::Overrun { what: "inline backref", at: base + at, need: size, have: base + data.len() };
                 let body = data.get(at + 1..at + size).ok_or(overrun)?;
-                let u64_at = |o: usize| {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&body[o..o + 8]);
-                    u64::from_le_bytes(b)
-                };
+                let u64_at = |o: usize| crate::le::u64_at(body, o).ok_or(overrun);
                 Ok(match t {
-                    TREE_BLOCK_REF_KEY => InlineRef::TreeBlock { root: u64_at(0) },
-                    SHARED_BLOCK_REF_KEY => InlineRef::SharedBlock { parent: u64_at(0) },
-                    EXTENT_OWNER_REF_KEY => InlineRef::Owner { root: u64_at(0) },
+                    TREE_BLOCK_REF_KEY => InlineRef::TreeBlock { root: u64_at(0)? },
+                    SHARED_BLOCK_REF_KEY => InlineRef::SharedBlock { parent: u64_at(0)? },
+                    EXTENT_OWNER_REF_KEY => InlineRef::Owner { root: u64_at(0)? },
                     EXTENT_DATA_REF_KEY => InlineRef::ExtentData(view(body, "btrfs_extent_data_ref")?),
                     _ => InlineRef::SharedData {
-                        parent: u64_at(0),
-                        count: u32::from_le_bytes([body[8], body[9], body[10], body[11]]),
+                        parent: u64_at(0)?,
+                        count: crate::le::u32_at(body, 8).ok_or(overrun)?,
                     },
                 })
             })();
@@ -146,34 +142,28 @@ impl<'d> Extent<'d> {
         } else if let Some(level) = self.skinny_level {
             r.push("level", level);
         }
-        let mut list = Vec::new();
-        for x in self.inline_refs() {
+        push_entries(r, "inline_refs", self.inline_refs(), |x| {
             let mut e = Record::with_capacity(5);
             match x {
-                Ok(InlineRef::TreeBlock { root }) => {
+                InlineRef::TreeBlock { root } => {
                     e.push("type", "TREE_BLOCK_REF").push("root", root);
                 }
-                Ok(InlineRef::SharedBlock { parent }) => {
+                InlineRef::SharedBlock { parent } => {
                     e.push("type", "SHARED_BLOCK_REF").push("parent", parent);
                 }
-                Ok(InlineRef::ExtentData(d)) => {
+                InlineRef::ExtentData(d) => {
                     e.push("type", "EXTENT_DATA_REF");
                     data_ref_fields(&mut e, d);
                 }
-                Ok(InlineRef::SharedData { parent, count }) => {
+                InlineRef::SharedData { parent, count } => {
                     e.push("type", "SHARED_DATA_REF").push("parent", parent).push("count", count);
                 }
-                Ok(InlineRef::Owner { root }) => {
+                InlineRef::Owner { root } => {
                     e.push("type", "EXTENT_OWNER_REF").push("root", root);
                 }
-                Err(err) => {
-                    r.push("error", err.to_string());
-                    continue;
-                }
             }
-            list.push(Value::Record(e));
-        }
-        r.push("inline_refs", list);
+            e
+        });
     }
 }
 

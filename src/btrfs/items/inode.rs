@@ -1,6 +1,6 @@
 //! INODE_ITEM, INODE_REF and INODE_EXTREF.
 
-use super::{bytes_at, c_str, packed, push_time, view_at, DecodeError, TimeText};
+use super::{bytes_at, c_str, packed, push_entries, push_time, view_at, DecodeError, TimeText};
 use crate::btrfs::names::FlagsText;
 use crate::record::{Record, Value};
 use ondisk_layouts::btrfs::items::NAME_LEN;
@@ -106,20 +106,11 @@ impl<'d> Refs<'d> {
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {
-        let mut list = Vec::new();
-        for e in self.entries() {
-            match e {
-                Ok(e) => {
-                    let mut x = Record::with_capacity(3);
-                    x.push("index", e.index).push("namelen", e.name_len).push("name", Value::Name(e.name.into()));
-                    list.push(Value::Record(x));
-                }
-                Err(err) => {
-                    r.push("error", err.to_string());
-                }
-            }
-        }
-        r.push("refs", list);
+        push_entries(r, "refs", self.entries(), |e| {
+            let mut x = Record::with_capacity(3);
+            x.push("index", e.index).push("namelen", e.name_len).push("name", Value::Name(e.name.into()));
+            x
+        });
     }
 }
 
@@ -161,22 +152,10 @@ impl<'d> Extrefs<'d> {
     }
 
     pub(super) fn fields(&self, r: &mut Record<'d>) {
-        let mut list = Vec::new();
-        for e in self.entries() {
-            match e {
-                Ok(e) => {
-                    let mut x = Record::with_capacity(4);
-                    x.push("index", e.index)
-                        .push("parent", e.parent)
-                        .push("namelen", e.name_len)
-                        .push("name", Value::Name(e.name.into()));
-                    list.push(Value::Record(x));
-                }
-                Err(err) => {
-                    r.push("error", err.to_string());
-                }
-            }
-        }
-        r.push("refs", list);
+        push_entries(r, "refs", self.entries(), |e| {
+            let mut x = Record::with_capacity(4);
+            x.push("index", e.index).push("parent", e.parent).push("namelen", e.name_len).push("name", Value::Name(e.name.into()));
+            x
+        });
     }
 }

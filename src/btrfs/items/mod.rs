@@ -183,6 +183,26 @@ impl fmt::Display for TimeText<'_> {
 }
 
 /// Adds `NAME` (seconds) and `NAME_nsec` for a timestamp.
+/// Pushes the field `name`: one record per entry of a packed item; an entry that does not decode
+/// (the iterators end with it) sets the item's own `error` field instead.
+pub(crate) fn push_entries<'d, E>(
+    r: &mut Record<'d>,
+    name: &'static str,
+    entries: impl Iterator<Item = Result<E, DecodeError>>,
+    mut record: impl FnMut(E) -> Record<'d>,
+) {
+    let mut list = Vec::new();
+    for e in entries {
+        match e {
+            Ok(e) => list.push(Value::Record(record(e))),
+            Err(err) => {
+                r.push("error", err.to_string());
+            }
+        }
+    }
+    r.push(name, list);
+}
+
 pub(crate) fn push_time<'d>(r: &mut Record<'d>, name: &'static str, nsec_name: &'static str, t: &Timespec) {
     r.push(name, t.sec.get()).push(nsec_name, t.nsec.get());
 }
