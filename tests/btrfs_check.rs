@@ -145,3 +145,23 @@ fn mkfs_matrix_images_are_clean_strictly() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// A devid claimed by two members: the same file named twice is a usage error (16); two
+/// different members whose superblocks name one devid are a set that cannot be read (8).
+#[test]
+fn a_devid_claimed_twice() {
+    use ondisk_test_images::btrfs_corrupt::Base;
+    let Some((dir, base)) = common::corrupt::clean_base(Base::KRaid1) else { return };
+    let first = &base.paths[0];
+    let run = check(&[first.clone(), first.clone()], Duration::from_secs(60));
+    assert_eq!(run.code, Some(16), "the same member twice");
+
+    let img = base.copy_to(dir.path()).expect("a copy");
+    let devid = base.devids[0];
+    // Every member's superblock now says it is the first device (re-checksummed).
+    img.edit_super(|b| b[0xc9..0xd1].copy_from_slice(&devid.to_le_bytes())).expect("edit");
+    let out = Command::new(env!("CARGO_BIN_EXE_ondisk")).arg("check").args(&img.paths).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains(&format!("both claim devid {devid}")), "{stderr}");
+}

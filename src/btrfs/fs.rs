@@ -110,7 +110,7 @@ pub enum BlockError {
 impl<'a> Filesystem<'a> {
     /// Opens the filesystem on a device set: picks the superblock, builds the chunk map.
     pub fn open(set: &'a DeviceSet) -> Result<Self> {
-        let mut devices = BTreeMap::new();
+        let mut devices: BTreeMap<u64, FsDevice> = BTreeMap::new();
         let mut metadump = None;
         let mut best: Option<(SuperCopy, String)> = None;
         for m in &set.members {
@@ -145,8 +145,8 @@ impl<'a> Filesystem<'a> {
             }
             if let Member::Raw(dev) = m {
                 let devid = copy.sb().dev_item.devid.get();
-                if devices.contains_key(&devid) {
-                    return Err(Error::Usage(format!("{}: devid {devid} given twice", m.path().display())));
+                if let Some(other) = devices.get(&devid) {
+                    return Err(twice(devid, other.dev.path(), m.path()));
                 }
                 devices.insert(devid, FsDevice { devid, dev, copies, chosen: Some(i), reason: choice.reason });
             }
@@ -508,3 +508,15 @@ impl Filesystem<'_> {
 
 /// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
 const READ_AHEAD_RUN: u64 = 2 << 20;
+/// Two members claiming one devid: the same file named twice is the caller's mistake; two
+/// different files (an image copied, or a devid overwritten) are a set the filesystem cannot be
+/// read from.
+fn twice(devid: u64, first: &std::path::Path, second: &std::path::Path) -> Error {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    if id(first).is_some() && id(first) == id(second) {
+        Error::Usage(format!("{}: given twice", second.display()))
+    } else {
+        Error::Corrupt(format!("{} and {} both claim devid {devid}", first.display(), second.display()))
+    }
+}
