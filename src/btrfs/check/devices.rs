@@ -29,8 +29,14 @@ crate::declare_kinds! {
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
         "super num devices mismatch: the superblock's num_devices is not the number of device items";
     SUPER_DEV_ITEM = "btrfs.super_dev_item", Error,
-        "a device's superblock dev_item disagrees with its device item in the chunk tree (uuid: error; sizes: warning)";
+        "a device's superblock dev_item disagrees with its device item in the chunk tree (uuid: error; sizes: warning), or names another filesystem (fsid)";
+    SUPER_TOTAL_BYTES = "btrfs.super_total_bytes", Error,
+        "the superblock's total_bytes is below the sum of its devices' sizes (the kernel refuses to mount; btrfs rescue fix-device-size mends it)";
 }
+
+/// A device replace's target carries devid 0 until the replace finishes; the kernel leaves it
+/// out of the filesystem's size.
+const REPLACE_TARGET_DEVID: u64 = 0;
 
 #[derive(Debug, Clone, Copy)]
 struct DevRec {
@@ -174,6 +180,28 @@ impl Family for Devices {
             report.push(Finding::new(&SUPER_NUM_DEVICES, format!("super num devices mismatch, have {} expect {}", sb.num_devices.get(), self.dev_items))
                 .ctx("expected", self.dev_items)
                 .ctx("found", sb.num_devices.get()));
+        }
+        // The kernel sums the devices' sizes as it reads the chunk tree and refuses a
+        // superblock claiming less (btrfs_read_chunk_tree); more is allowed.
+        let devices_total = self.devs.iter().filter(|(&devid, _)| devid != REPLACE_TARGET_DEVID).fold(0u64, |a, (_, d)| a.saturating_add(d.total_bytes));
+        if !self.devs.is_empty() && sb.total_bytes.get() < devices_total {
+            report.push(Finding::new(&SUPER_TOTAL_BYTES, format!(
+                "super total bytes {} smaller than real device(s) size {devices_total}", sb.total_bytes.get()))
+                .ctx("expected_min", devices_total)
+                .ctx("found", sb.total_bytes.get()));
+        }
+        // Each device's superblock says which filesystem it belongs to in dev_item.fsid: the
+        // metadata uuid (the kernel refuses a mismatch, btrfs_validate_super).
+        let metadata_uuid = if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid };
+        for d in cx.fs.devices.values() {
+            let Some(copy) = d.chosen.and_then(|i| d.copies.get(i)) else { continue };
+            if copy.sb().dev_item.fsid != metadata_uuid {
+                report.push(Finding::new(&SUPER_DEV_ITEM, format!(
+                    "dev_item fsid {} of devid {} does not match the metadata fsid {}",
+                    crate::detect::uuid_text(&copy.sb().dev_item.fsid), d.devid, crate::detect::uuid_text(&metadata_uuid)))
+                    .at("device", d.dev.path().display().to_string())
+                    .at("devid", d.devid));
+            }
         }
         // Each device's own superblock (the copy chosen for it) against its device item.
         let gen = sb.generation.get();

@@ -12,10 +12,12 @@ crate::declare_kinds! {
         "a valid superblock mirror has an older generation than the copy in use";
     SUPER_MIRROR_MISMATCH = "btrfs.super_mirror_mismatch", Warning,
         "valid superblock copies of the same generation differ in a field that matters";
-    SUPER_ROOT_GENERATION = "btrfs.super_root_generation", Error,
-        "a root's generation in the superblock is newer than the superblock's generation";
+    SUPER_ROOT_GENERATION = "btrfs.super_root_generation", Warning,
+        "the chunk root or UUID tree generation in the superblock is newer than the superblock's generation (the kernel mounts; a real mismatch shows as transid_mismatch)";
     SUPER_BAD_GEOMETRY = "btrfs.super_bad_geometry", Error,
-        "sectorsize, nodesize, stripesize or total_bytes is invalid";
+        "sectorsize, nodesize, leafsize, stripesize or total_bytes is invalid, or a root's level or alignment (the kernel refuses to mount)";
+    SUPER_FLAGS = "btrfs.super_flags", Error,
+        "superblock flags or features the kernel refuses: unknown bits, an interrupted btrfstune or fsid change, a feature without the ones it requires (the ERROR flag and unknown compat_ro bits: warnings)";
     SYS_CHUNK_ARRAY = "btrfs.sys_chunk_array", Error,
         "the superblock's sys_chunk_array holds an entry that cannot be mapped";
     // Chunk map.

@@ -4,7 +4,7 @@
 //! Families: the superblock copies (`superblock.rs`) and the chunk map bootstrap before the
 //! walk; during it (`walker.rs`), tree blocks and parent/child agreement (`tree_block.rs`),
 //! extents, block groups, devices, inodes and directories, csums, free space, data csums,
-//! root refs and quota groups.
+//! root refs, quota groups, and the features in use against the superblock's feature bits.
 
 mod block_group;
 pub mod csum;
@@ -12,6 +12,7 @@ pub mod data_csum;
 mod devices;
 mod extent;
 mod fast_hash;
+mod features;
 pub mod free_space;
 pub mod inode;
 pub mod root_refs;
@@ -41,6 +42,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
         .chain(data_csum::ALL)
         .chain(root_refs::ALL)
         .chain(qgroup::ALL)
+        .chain(features::ALL)
         .copied()
         .collect()
 }
@@ -70,11 +72,12 @@ pub fn run(set: &DeviceSet, opts: &CheckOptions) -> crate::Result<Report> {
     let mut data_csum = data_csum::DataCsum::new(opts.check_data_csum);
     let mut root_refs = root_refs::RootRefs::new();
     let mut qgroups = qgroup::Qgroups::new();
+    let mut features = features::Features::new();
     // Two groups of about equal work, each on its own thread beside the walk: the inode and
     // directory family is the heaviest, the space accounting families make the other.
     let groups: Vec<walker::Group> = vec![
         vec![&mut inodes, &mut root_refs, &mut qgroups],
-        vec![&mut extent, &mut block_groups, &mut devices, &mut csum, &mut free_space, &mut data_csum],
+        vec![&mut extent, &mut block_groups, &mut devices, &mut csum, &mut free_space, &mut data_csum, &mut features],
     ];
     walker::walk_with_read_ahead(&fs, opts.all_copies, groups, &mut report);
     Ok(report)

@@ -4,6 +4,8 @@ use super::kinds::*;
 use crate::btrfs::fs::Filesystem;
 use crate::btrfs::superblock::CsumStatus;
 use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::tree::MAX_LEVEL;
+use ondisk_layouts::btrfs::*;
 
 pub fn check(fs: &Filesystem, report: &mut Report) {
     let used = fs.sb.sb();
@@ -50,23 +52,128 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
             }
         }
     }
-    let sector = used.sectorsize.get();
-    let node = used.nodesize.get();
-    let geometry_ok = sector.is_power_of_two()
-        && (4096..=65536).contains(&sector)
-        && node.is_power_of_two()
-        && node >= sector
-        && node <= 65536
-        && used.total_bytes.get() > 0;
-    if !geometry_ok {
-        report.push(Finding::new(&SUPER_BAD_GEOMETRY, format!(
-            "sectorsize {sector}, nodesize {node}, total_bytes {} are not a valid geometry", used.total_bytes.get()))
-            .ctx("sectorsize", sector).ctx("nodesize", node));
-    }
+    geometry(used, report);
+    flags(used, report);
     for (name, g) in [("chunk_root_generation", used.chunk_root_generation.get()), ("uuid_tree_generation", used.uuid_tree_generation.get())] {
         if g > gen {
+            // Both only warn: the kernel calls a chunk root generation ahead of the
+            // superblock's "suspicious" and mounts (a real mismatch with the chunk root block
+            // is a transid_mismatch), and rescans the UUID tree whenever uuid_tree_generation
+            // is not the superblock's generation.
             report.push(Finding::new(&SUPER_ROOT_GENERATION, format!("superblock {name} {g} is newer than its generation {gen}"))
+                .severity(Severity::Warning)
                 .ctx("field", name).ctx("found", g).ctx("expected_max", gen));
         }
+    }
+}
+
+/// Sizes, root levels and alignment, as the kernel validates them before it mounts
+/// (`btrfs_validate_super`): each failure there refuses the mount.
+fn geometry(sb: &SuperBlock, report: &mut Report) {
+    let sector = sb.sectorsize.get();
+    let node = sb.nodesize.get();
+    let mut bad = Vec::new();
+    let sizes_ok = sector.is_power_of_two() && (4096..=65536).contains(&sector) && node.is_power_of_two() && node >= sector && node <= 65536;
+    if !sizes_ok {
+        bad.push(format!("sectorsize {sector}, nodesize {node} are not a valid pair"));
+    }
+    if sb.total_bytes.get() == 0 {
+        bad.push("total_bytes is 0".to_string());
+    }
+    // The unused leafsize must still repeat nodesize; btrfs check 6.2 does not look.
+    if sb.leafsize.get() != node {
+        bad.push(format!("leafsize {} is not nodesize {node}", sb.leafsize.get()));
+    }
+    if !sb.stripesize.get().is_power_of_two() {
+        bad.push(format!("stripesize {} is not a power of two", sb.stripesize.get()));
+    }
+    for (name, level, root) in [
+        ("root", sb.root_level, sb.root.get()),
+        ("chunk_root", sb.chunk_root_level, sb.chunk_root.get()),
+        ("log_root", sb.log_root_level, sb.log_root.get()),
+    ] {
+        if level >= MAX_LEVEL {
+            bad.push(format!("{name} level {level} is not below {MAX_LEVEL}"));
+        }
+        if sizes_ok && root % u64::from(sector) != 0 {
+            bad.push(format!("{name} {root} is not aligned to the sectorsize"));
+        }
+    }
+    for what in bad {
+        report.push(Finding::new(&SUPER_BAD_GEOMETRY, format!("superblock {what}")).ctx("sectorsize", sector).ctx("nodesize", node));
+    }
+}
+
+/// The superblock flags the kernel mounts with (`BTRFS_SUPER_FLAG_SUPP`); btrfs-progs' own
+/// conversion flags are not among them.
+const KERNEL_SUPER_FLAGS: u64 =
+    SUPER_FLAG_WRITTEN | SUPER_FLAG_RELOC | SUPER_FLAG_ERROR | SUPER_FLAG_SEEDING | SUPER_FLAG_METADUMP | SUPER_FLAG_METADUMP_V2;
+
+/// The incompat and compat_ro features this version knows the on-disk format of.
+const KNOWN_INCOMPAT: u64 = FEATURE_INCOMPAT_MIXED_BACKREF
+    | FEATURE_INCOMPAT_DEFAULT_SUBVOL
+    | FEATURE_INCOMPAT_MIXED_GROUPS
+    | FEATURE_INCOMPAT_COMPRESS_LZO
+    | FEATURE_INCOMPAT_COMPRESS_ZSTD
+    | FEATURE_INCOMPAT_BIG_METADATA
+    | FEATURE_INCOMPAT_EXTENDED_IREF
+    | FEATURE_INCOMPAT_RAID56
+    | FEATURE_INCOMPAT_SKINNY_METADATA
+    | FEATURE_INCOMPAT_NO_HOLES
+    | FEATURE_INCOMPAT_METADATA_UUID
+    | FEATURE_INCOMPAT_RAID1C34
+    | FEATURE_INCOMPAT_ZONED
+    | FEATURE_INCOMPAT_EXTENT_TREE_V2
+    | FEATURE_INCOMPAT_RAID_STRIPE_TREE
+    | FEATURE_INCOMPAT_SIMPLE_QUOTA;
+const KNOWN_COMPAT_RO: u64 =
+    FEATURE_COMPAT_RO_FREE_SPACE_TREE | FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID | FEATURE_COMPAT_RO_VERITY | FEATURE_COMPAT_RO_BLOCK_GROUP_TREE;
+
+/// Flags and feature bits that stop the kernel mounting, and ones that say a tool was cut off
+/// half way through rewriting the filesystem. Current kernels refuse every flag outside
+/// [`KERNEL_SUPER_FLAGS`] in `btrfs_validate_super` (older ones warned), and have rejected
+/// devices with CHANGING_FSID_V2 since 6.7; btrfs check 6.2 refuses CHANGING_FSID but opens
+/// CHANGING_FSID_V2.
+fn flags(sb: &SuperBlock, report: &mut Report) {
+    let flags = sb.flags.get();
+    let incompat = sb.incompat_flags.get();
+    let compat_ro = sb.compat_ro_flags.get();
+    let mut push = |sev: Severity, what: String| {
+        report.push(Finding::new(&SUPER_FLAGS, what).severity(sev).ctx("flags", flags).ctx("incompat_flags", incompat).ctx("compat_ro_flags", compat_ro));
+    };
+    for (bit, what) in [
+        (SUPER_FLAG_CHANGING_FSID, "an fsid change (btrfstune -u) was interrupted"),
+        (SUPER_FLAG_CHANGING_FSID_V2, "a metadata_uuid change (btrfstune -m/-M) was interrupted"),
+        (SUPER_FLAG_CHANGING_BG_TREE, "a block group tree conversion (btrfstune) was interrupted"),
+        (SUPER_FLAG_CHANGING_DATA_CSUM, "a data checksum conversion (btrfstune --csum) was interrupted"),
+        (SUPER_FLAG_CHANGING_META_CSUM, "a metadata checksum conversion (btrfstune --csum) was interrupted"),
+    ] {
+        if flags & bit != 0 {
+            push(Severity::Error, format!("superblock flag {bit:#x}: {what}; the kernel refuses to mount it (rescue=ignoresuperflags overrides)"));
+        }
+    }
+    let known = KERNEL_SUPER_FLAGS
+        | SUPER_FLAG_CHANGING_FSID
+        | SUPER_FLAG_CHANGING_FSID_V2
+        | SUPER_FLAG_CHANGING_BG_TREE
+        | SUPER_FLAG_CHANGING_DATA_CSUM
+        | SUPER_FLAG_CHANGING_META_CSUM;
+    if flags & !known != 0 {
+        push(Severity::Error, format!("unrecognized superblock flags {:#x}: the kernel refuses to mount (rescue=ignoresuperflags overrides)", flags & !known));
+    }
+    if flags & SUPER_FLAG_ERROR != 0 {
+        push(Severity::Warning, "superblock flag ERROR: the kernel recorded a filesystem error".to_string());
+    }
+    if incompat & !KNOWN_INCOMPAT != 0 {
+        push(Severity::Error, format!("unknown incompat features {:#x}: the kernel refuses to mount and this check cannot read them", incompat & !KNOWN_INCOMPAT));
+    }
+    if compat_ro & !KNOWN_COMPAT_RO != 0 {
+        push(Severity::Warning, format!("unknown compat_ro features {:#x}: the kernel mounts read-only only", compat_ro & !KNOWN_COMPAT_RO));
+    }
+    // An artificial rule of the kernel's, to keep its test matrix small.
+    if compat_ro & FEATURE_COMPAT_RO_BLOCK_GROUP_TREE != 0
+        && (compat_ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID == 0 || incompat & FEATURE_INCOMPAT_NO_HOLES == 0)
+    {
+        push(Severity::Error, "the block group tree feature without free-space-tree and no-holes: the kernel refuses to mount".to_string());
     }
 }

@@ -17,6 +17,7 @@ mod extent;
 pub mod image;
 mod inode;
 mod qgroup;
+mod superblock;
 mod tree;
 
 pub use image::{Base, Error, Found, Img, Tools};
@@ -230,6 +231,7 @@ pub fn manifest() -> Vec<Corruption> {
     v.extend(csum::rows());
     v.extend(qgroup::rows());
     v.extend(dropping::rows());
+    v.extend(superblock::rows());
     v
 }
 

@@ -1,0 +1,120 @@
+//! Features family: what the filesystem uses against the feature bits its superblock declares.
+//!
+//! An incompat or compat_ro bit is the promise that tells a kernel how to read the format. A
+//! structure in use without its bit is read wrongly: without BLOCK_GROUP_TREE the kernel looks
+//! for block groups in the extent tree and finds none; without SKINNY_METADATA it looks up tree
+//! blocks' extent items by EXTENT_ITEM key and misses the METADATA_ITEMs; a DATA|METADATA chunk
+//! without MIXED_GROUPS fails the tree-checker. Those are errors. RAID5/6 and RAID1C3/4 chunks,
+//! extended inode refs, LZO/ZSTD extents and verity items without their bit are read correctly by
+//! a current kernel (which sets the missing RAID bits itself), but a kernel that predates the
+//! feature would mount the filesystem and misread it: warnings.
+
+use super::walker::{Cx, Family, TreeRoot};
+use crate::btrfs::fs::Block;
+use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::*;
+
+crate::declare_kinds! {
+    FEATURE_UNDECLARED = "btrfs.feature_undeclared", Error,
+        "the filesystem uses a feature its superblock does not declare: a block group tree, skinny metadata items or mixed block groups (errors: the kernel misreads them); RAID5/6, RAID1C3/4, extended inode refs, LZO/ZSTD extents or verity items (warnings: an older kernel would misread them)";
+}
+
+/// `BTRFS_VERITY_DESC_ITEM_KEY` and `BTRFS_VERITY_MERKLE_ITEM_KEY`.
+const VERITY_DESC_ITEM_KEY: u8 = 36;
+const VERITY_MERKLE_ITEM_KEY: u8 = 37;
+/// The compression byte of a file extent item, and its LZO and ZSTD values.
+const FILE_EXTENT_COMPRESSION: usize = 16;
+const COMPRESS_LZO: u8 = 2;
+const COMPRESS_ZSTD: u8 = 3;
+
+/// A feature the walk can see in use, the superblock field and bit that declare it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Use {
+    BlockGroupTree,
+    SkinnyMetadata,
+    ExtendedIref,
+    Lzo,
+    Zstd,
+    Verity,
+}
+
+impl Use {
+    const ALL: [Use; 6] = [Use::BlockGroupTree, Use::SkinnyMetadata, Use::ExtendedIref, Use::Lzo, Use::Zstd, Use::Verity];
+
+    /// (what, flag name, declared, severity when undeclared)
+    fn declared(self, incompat: u64, compat_ro: u64) -> (&'static str, &'static str, bool, Severity) {
+        let i = |bit: u64| incompat & bit != 0;
+        match self {
+            Use::BlockGroupTree => ("block group items in the block group tree", "compat_ro BLOCK_GROUP_TREE", compat_ro & FEATURE_COMPAT_RO_BLOCK_GROUP_TREE != 0, Severity::Error),
+            Use::SkinnyMetadata => ("METADATA_ITEMs in the extent tree", "incompat SKINNY_METADATA", i(FEATURE_INCOMPAT_SKINNY_METADATA), Severity::Error),
+            Use::ExtendedIref => ("INODE_EXTREF items", "incompat EXTENDED_IREF", i(FEATURE_INCOMPAT_EXTENDED_IREF), Severity::Warning),
+            Use::Lzo => ("LZO-compressed file extents", "incompat COMPRESS_LZO", i(FEATURE_INCOMPAT_COMPRESS_LZO), Severity::Warning),
+            Use::Zstd => ("ZSTD-compressed file extents", "incompat COMPRESS_ZSTD", i(FEATURE_INCOMPAT_COMPRESS_ZSTD), Severity::Warning),
+            Use::Verity => ("verity items", "compat_ro VERITY", compat_ro & FEATURE_COMPAT_RO_VERITY != 0, Severity::Warning),
+        }
+    }
+}
+
+/// The features family's state: how many items of each feature the walk met.
+#[derive(Default)]
+pub struct Features {
+    seen: [u64; Use::ALL.len()],
+}
+
+impl Features {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Family for Features {
+    fn item(&mut self, _cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
+        if !first_visit {
+            return;
+        }
+        let used = match (root.tree, key.type_) {
+            (BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) => Use::BlockGroupTree,
+            (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => Use::SkinnyMetadata,
+            (_, INODE_EXTREF_KEY) => Use::ExtendedIref,
+            (_, VERITY_DESC_ITEM_KEY | VERITY_MERKLE_ITEM_KEY) => Use::Verity,
+            (_, EXTENT_DATA_KEY) => match data.get(FILE_EXTENT_COMPRESSION) {
+                Some(&COMPRESS_LZO) => Use::Lzo,
+                Some(&COMPRESS_ZSTD) => Use::Zstd,
+                _ => return,
+            },
+            _ => return,
+        };
+        self.seen[used as usize] += 1;
+    }
+
+    fn finish(&mut self, cx: &Cx, report: &mut Report) {
+        let sb = cx.fs.sb.sb();
+        let (incompat, compat_ro) = (sb.incompat_flags.get(), sb.compat_ro_flags.get());
+        for u in Use::ALL {
+            let n = self.seen[u as usize];
+            let (what, flag, declared, sev) = u.declared(incompat, compat_ro);
+            if n > 0 && !declared {
+                report.push(Finding::new(&FEATURE_UNDECLARED, format!("{n} {what}, but the superblock lacks {flag}")).severity(sev).ctx("feature", flag).ctx("count", n));
+            }
+        }
+        // Chunk profiles and types, from the chunk map the filesystem was opened with.
+        let mut profiles = [(0u64, BLOCK_GROUP_RAID5 | BLOCK_GROUP_RAID6, FEATURE_INCOMPAT_RAID56, "RAID5/6 chunks", "incompat RAID56", Severity::Warning),
+            (0, BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4, FEATURE_INCOMPAT_RAID1C34, "RAID1C3/4 chunks", "incompat RAID1C34", Severity::Warning)];
+        let mut mixed = 0u64;
+        for c in cx.fs.chunks.chunks() {
+            for p in profiles.iter_mut() {
+                p.0 += u64::from(c.type_ & p.1 != 0);
+            }
+            mixed += u64::from(c.type_ & BLOCK_GROUP_DATA != 0 && c.type_ & BLOCK_GROUP_METADATA != 0);
+        }
+        for (n, _, bit, what, flag, sev) in profiles {
+            if n > 0 && incompat & bit == 0 {
+                report.push(Finding::new(&FEATURE_UNDECLARED, format!("{n} {what}, but the superblock lacks {flag}")).severity(sev).ctx("feature", flag).ctx("count", n));
+            }
+        }
+        if mixed > 0 && incompat & FEATURE_INCOMPAT_MIXED_GROUPS == 0 {
+            report.push(Finding::new(&FEATURE_UNDECLARED, format!("{mixed} DATA|METADATA chunks, but the superblock lacks incompat MIXED_GROUPS"))
+                .ctx("feature", "incompat MIXED_GROUPS").ctx("count", mixed));
+        }
+    }
+}
