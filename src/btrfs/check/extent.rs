@@ -22,7 +22,7 @@ use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::items::{BLOCK_FLAG_FULL_BACKREF, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, FILE_EXTENT_PREALLOC, FILE_EXTENT_REG};
-use ondisk_layouts::btrfs::tree::MAX_LEVEL;
+use ondisk_layouts::btrfs::tree::{HEADER_FLAG_RELOC, MAX_LEVEL};
 use ondisk_layouts::btrfs::*;
 
 crate::declare_kinds! {
@@ -54,6 +54,8 @@ crate::declare_kinds! {
         "two extent items cover overlapping ranges";
     OWNER_REF_MISMATCH = "btrfs.owner_ref_mismatch", Error,
         "owner ref check failed: a tree block without FULL_BACKREF has no TREE_BLOCK_REF for its header owner";
+    FULL_BACKREF_BAD = "btrfs.full_backref_bad", Error,
+        "bad full backref: a subvolume or relocation tree block made by relocation (header flag RELOC, not the root block) whose extent item lacks FULL_BACKREF";
 }
 
 /// A reference, as a backref names it.
@@ -144,6 +146,9 @@ struct BlockRec {
     owner: u64,
     level: u8,
     tree: u64,
+    /// Made by relocation (header flag RELOC) in a subvolume or relocation tree, not its root
+    /// block: its extent item must carry FULL_BACKREF.
+    reloc: bool,
 }
 
 /// The extent tree family's state.
@@ -372,7 +377,14 @@ impl Family for ExtentTree {
                     .ctx("generation", gen),
             );
         }
-        self.blocks.push(BlockRec { bytenr: b.bytenr, owner: h.owner.get(), level: h.level, tree: root.tree });
+        // Relocation COWs blocks into its tree with the RELOC header flag and FULL_BACKREF
+        // extent items, and merging swaps them into the subvolume as they are; btrfs check
+        // (`calc_extent_flag`) expects FULL_BACKREF of every such block but a tree's root block.
+        // The kernel's shareable trees: FS_TREE and subvolumes (btrfs check leaves FS_TREE out,
+        // but relocation treats it like any subvolume), and the relocation trees themselves.
+        let shareable = root.tree == FS_TREE_OBJECTID || (FIRST_FREE_OBJECTID..=LAST_FREE_OBJECTID).contains(&root.tree) || root.tree == TREE_RELOC_OBJECTID;
+        let reloc = shareable && b.bytenr != root.bytenr && h.flags.get() & HEADER_FLAG_RELOC != 0;
+        self.blocks.push(BlockRec { bytenr: b.bytenr, owner: h.owner.get(), level: h.level, tree: root.tree, reloc });
     }
 
     fn ptr(&mut self, _cx: &Cx, root: &TreeRoot, parent: &Block, _slot: usize, p: &KeyPtr) {
@@ -589,6 +601,10 @@ impl Family for ExtentTree {
                             .ctx("expected", blk.level)
                             .ctx("found", l)));
                     }
+                }
+                if blk.reloc && it.flags & BLOCK_FLAG_FULL_BACKREF == 0 {
+                    report.push(loc(Finding::new(&FULL_BACKREF_BAD, format!("bad full backref, on [{}]: the block has the RELOC header flag, its extent item no FULL_BACKREF", it.bytenr))
+                        .ctx("walked_in", blk.tree)));
                 }
                 let owner_listed = br.iter().any(|b| matches!(b.key, RefKey::Tree(r) if r == blk.owner));
                 let any_shared = br.iter().any(|b| matches!(b.key, RefKey::SharedBlock(_)));

@@ -34,8 +34,8 @@ crate::declare_kinds! {
         "a tree block's header bytenr is not the address it was read from";
     TREE_BLOCK_FSID = "btrfs.tree_block_fsid", Error,
         "a tree block's fsid is not the filesystem's (or its metadata_uuid)";
-    TREE_BLOCK_CHUNK_UUID = "btrfs.tree_block_chunk_uuid", Error,
-        "a tree block's chunk_tree_uuid differs from the chunk tree's";
+    TREE_BLOCK_CHUNK_UUID = "btrfs.tree_block_chunk_uuid", Warning,
+        "a tree block's chunk_tree_uuid differs from the chunk tree's (neither the kernel nor btrfs check reads it back: a sign of a foreign or misdirected block, not a fault on its own)";
     TREE_BLOCK_LEVEL = "btrfs.tree_block_level", Error,
         "a tree block's level is out of range or not one below its parent's";
     TREE_BLOCK_NRITEMS = "btrfs.tree_block_nritems", Error,
