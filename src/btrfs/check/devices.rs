@@ -26,6 +26,10 @@ crate::declare_kinds! {
         "a device item's bytes_used is not the sum of its dev extents";
     DANGLING_DEVID = "btrfs.dangling_devid", Error,
         "a chunk stripe or dev extent names a devid with no device item (btrfs check 6.2 exits 0 on it)";
+    STRIPE_DEV_UUID = "btrfs.stripe_dev_uuid", Error,
+        "a chunk stripe's dev_uuid is not the uuid of the device item with its devid: the kernel takes that device as missing (btrfs check: \"device is missing\")";
+    DEV_ITEM_FSID = "btrfs.dev_item_fsid", Error,
+        "a device item's fsid is not the filesystem's: a seed device of a filesystem that was not given (seed sprouts are not followed), which the kernel cannot mount without";
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
         "super num devices mismatch: the superblock's num_devices is not the number of device items";
     SUPER_DEV_ITEM = "btrfs.super_dev_item", Error,
@@ -43,6 +47,7 @@ struct DevRec {
     total_bytes: u64,
     bytes_used: u64,
     uuid: [u8; 16],
+    fsid: [u8; 16],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,10 +84,11 @@ impl Family for Devices {
             (CHUNK_TREE_OBJECTID, DEV_ITEM_KEY) => {
                 self.dev_items += 1;
                 // btrfs_dev_item: devid 0, total_bytes 8, bytes_used 16, uuid at 66.
-                if let (Some(total_bytes), Some(bytes_used), Some(u)) = (u64_at(data, 8), u64_at(data, 16), data.get(66..82)) {
-                    let mut uuid = [0u8; 16];
+                if let (Some(total_bytes), Some(bytes_used), Some(u), Some(f)) = (u64_at(data, 8), u64_at(data, 16), data.get(66..82), data.get(82..98)) {
+                    let (mut uuid, mut fsid) = ([0u8; 16], [0u8; 16]);
                     uuid.copy_from_slice(u);
-                    self.devs.entry(key.offset.get()).or_insert(DevRec { total_bytes, bytes_used, uuid });
+                    fsid.copy_from_slice(f);
+                    self.devs.entry(key.offset.get()).or_insert(DevRec { total_bytes, bytes_used, uuid, fsid });
                 }
             }
             (DEV_TREE_OBJECTID, DEV_EXTENT_KEY) => {
@@ -106,10 +112,24 @@ impl Family for Devices {
         for c in cx.fs.chunks.chunks() {
             let size = c.stripe_size();
             for (i, s) in c.stripes.iter().enumerate() {
-                if !self.devs.contains_key(&s.devid) && dangling.insert(s.devid) {
-                    report.push(Finding::new(&DANGLING_DEVID, format!("chunk [{} {}] stripe {i} names devid {} which has no device item", c.logical, c.length, s.devid))
-                        .at("logical", c.logical)
-                        .at("devid", s.devid));
+                match self.devs.get(&s.devid) {
+                    None => {
+                        if dangling.insert(s.devid) {
+                            report.push(Finding::new(&DANGLING_DEVID, format!("chunk [{} {}] stripe {i} names devid {} which has no device item", c.logical, c.length, s.devid))
+                                .at("logical", c.logical)
+                                .at("devid", s.devid));
+                        }
+                    }
+                    // The kernel finds a stripe's device by devid and uuid together
+                    // (read_one_chunk): another uuid is a device it takes as missing.
+                    Some(d) if d.uuid != s.dev_uuid => {
+                        report.push(Finding::new(&STRIPE_DEV_UUID, format!(
+                            "chunk [{} {}] stripe {i} names devid {} with dev_uuid {}, the device's uuid is {}",
+                            c.logical, c.length, s.devid, crate::detect::uuid_text(&s.dev_uuid), crate::detect::uuid_text(&d.uuid)))
+                            .at("logical", c.logical)
+                            .at("devid", s.devid));
+                    }
+                    Some(_) => {}
                 }
                 match exts.binary_search_by_key(&(s.devid, s.offset), |e| (e.devid, e.physical)) {
                     Ok(n) => {
@@ -193,6 +213,19 @@ impl Family for Devices {
         // Each device's superblock says which filesystem it belongs to in dev_item.fsid: the
         // metadata uuid (the kernel refuses a mismatch, btrfs_validate_super).
         let metadata_uuid = if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid };
+        // A device item naming another filesystem is a seed device's (read_one_dev opens the
+        // seed filesystem by that fsid); a seed that is not there is a device the kernel cannot
+        // find, as is any other fsid.
+        for (&devid, d) in &self.devs {
+            if d.fsid != metadata_uuid {
+                report.push(Finding::new(&DEV_ITEM_FSID, format!(
+                    "device item of devid {devid} has fsid {}, not the filesystem's {}: a seed filesystem that was not given",
+                    crate::detect::uuid_text(&d.fsid), crate::detect::uuid_text(&metadata_uuid)))
+                    .at("devid", devid)
+                    .at("tree", CHUNK_TREE_OBJECTID)
+                    .at("key", key_value(DEV_ITEMS_OBJECTID, DEV_ITEM_KEY, devid)));
+            }
+        }
         for d in cx.fs.devices.values() {
             let Some(copy) = d.chosen.and_then(|i| d.copies.get(i)) else { continue };
             if copy.sb().dev_item.fsid != metadata_uuid {

@@ -55,7 +55,7 @@ crate::declare_kinds! {
     OWNER_REF_MISMATCH = "btrfs.owner_ref_mismatch", Error,
         "owner ref check failed: a tree block without FULL_BACKREF has no TREE_BLOCK_REF for its header owner";
     FULL_BACKREF_BAD = "btrfs.full_backref_bad", Error,
-        "bad full backref: a subvolume or relocation tree block made by relocation (header flag RELOC, not the root block) whose extent item lacks FULL_BACKREF";
+        "bad full backref: a tree block made by relocation (header flag RELOC) whose extent item lacks FULL_BACKREF";
 }
 
 /// A reference, as a backref names it.
@@ -146,8 +146,7 @@ struct BlockRec {
     owner: u64,
     level: u8,
     tree: u64,
-    /// Made by relocation (header flag RELOC) in a subvolume or relocation tree, not its root
-    /// block: its extent item must carry FULL_BACKREF.
+    /// Made by relocation (header flag RELOC): its extent item must carry FULL_BACKREF.
     reloc: bool,
 }
 
@@ -377,13 +376,10 @@ impl Family for ExtentTree {
                     .ctx("generation", gen),
             );
         }
-        // Relocation COWs blocks into its tree with the RELOC header flag and FULL_BACKREF
-        // extent items, and merging swaps them into the subvolume as they are; btrfs check
-        // (`calc_extent_flag`) expects FULL_BACKREF of every such block but a tree's root block.
-        // The kernel's shareable trees: FS_TREE and subvolumes (btrfs check leaves FS_TREE out,
-        // but relocation treats it like any subvolume), and the relocation trees themselves.
-        let shareable = root.tree == FS_TREE_OBJECTID || (FIRST_FREE_OBJECTID..=LAST_FREE_OBJECTID).contains(&root.tree) || root.tree == TREE_RELOC_OBJECTID;
-        let reloc = shareable && b.bytenr != root.bytenr && h.flags.get() & HEADER_FLAG_RELOC != 0;
+        // Only relocation trees COW blocks with the RELOC header flag, always with FULL_BACKREF
+        // extent items, and merging swaps such blocks into subvolumes as they are; every other
+        // COW clears the flag. btrfs check (`calc_extent_flag`) expects FULL_BACKREF of them.
+        let reloc = h.flags.get() & HEADER_FLAG_RELOC != 0;
         self.blocks.push(BlockRec { bytenr: b.bytenr, owner: h.owner.get(), level: h.level, tree: root.tree, reloc });
     }
 

@@ -55,7 +55,7 @@ crate::declare_kinds! {
     INLINE_TOO_LARGE = "btrfs.inline_extent_too_large", Error,
         "an inline extent holds more than a sector or more than fits in a leaf";
     BAD_FILE_EXTENT = "btrfs.bad_file_extent", Error,
-        "a file extent item is malformed: unknown type, zero or unaligned num_bytes, offset+num_bytes beyond ram_bytes, compressed prealloc, inline not at offset 0";
+        "a file extent item is malformed: unknown type, zero or unaligned num_bytes, offset+num_bytes beyond ram_bytes, compressed prealloc, inline not at offset 0, generation above the superblock's + 1";
     FILE_EXTENT_OVERLAP = "btrfs.file_extent_overlap", Error,
         "a file extent starts before the previous one of the same file ends";
     FILE_EXTENT_DISCOUNT = "btrfs.file_extent_discount", Error,
@@ -633,6 +633,11 @@ impl Inodes {
         }
         let prev_end = c.extent_end;
         let mut bad: Vec<String> = Vec::new();
+        // The kernel's tree-checker refuses a file extent written after the superblock's
+        // transaction (+1 for a transaction committing); btrfs check: "invalid generation".
+        if let Some(g) = crate::le::u64_at(data, 0).filter(|&g| g > self.gen_limit) {
+            bad.push(format!("generation {g} is above the superblock generation + 1 ({})", self.gen_limit));
+        }
         let mut too_large = None;
         let mut ram_wrong = None;
         let mask = self.sectorsize.saturating_sub(1);

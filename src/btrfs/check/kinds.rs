@@ -36,6 +36,8 @@ crate::declare_kinds! {
         "a tree block's fsid is not the filesystem's (or its metadata_uuid)";
     TREE_BLOCK_CHUNK_UUID = "btrfs.tree_block_chunk_uuid", Warning,
         "a tree block's chunk_tree_uuid differs from the chunk tree's (neither the kernel nor btrfs check reads it back: a sign of a foreign or misdirected block, not a fault on its own)";
+    TREE_BLOCK_BACKREF_REV = "btrfs.tree_block_backref_rev", Error,
+        "a tree block's header backref revision is not MIXED_BACKREF_REV (1): revision 0 is the pre-2.6.31 format (btrfs check then expects full backrefs for it); above 1 (a warning) nothing writes, and readers take it for 1";
     TREE_BLOCK_LEVEL = "btrfs.tree_block_level", Error,
         "a tree block's level is out of range or not one below its parent's";
     TREE_BLOCK_NRITEMS = "btrfs.tree_block_nritems", Error,
@@ -53,6 +55,10 @@ crate::declare_kinds! {
         "a tree block's owner is not the tree it was reached from";
     ROOT_ITEM_MISMATCH = "btrfs.root_item_mismatch", Error,
         "a root item's generation or level disagrees with the block it points to";
+    ROOT_MISSING = "btrfs.root_missing", Error,
+        "the root tree has no root item for a tree the kernel cannot mount without: extent, device, csum, FS_TREE, data relocation, and the free space or block group tree when the superblock says they exist";
+    ROOT_ITEM_OFFSET = "btrfs.root_item_offset", Error,
+        "the root item of a tree the kernel looks up once by (objectid, ROOT_ITEM, 0) — extent, device, csum, quota, UUID, free space, block group, stripe tree — has another key offset: the kernel does not find that tree (btrfs check: \"global root with too large of an offset\"); a warning for the quota and UUID trees, which the kernel does without (quotas off, a new UUID tree)";
     TREE_CYCLE = "btrfs.tree_cycle", Error,
         "a tree block is reached twice within one tree (a cycle or a cross-linked pointer)";
     LOST_SUBTREE_ECHOES = "btrfs.lost_subtree_echoes", Info,

@@ -7,7 +7,10 @@ use super::walker::Cx;
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::names::key_text;
 use crate::findings::{Finding, Report, Severity};
-use ondisk_layouts::btrfs::tree::{HEADER_SIZE, MAX_LEVEL};
+use ondisk_layouts::btrfs::tree::{BACKREF_REV_SHIFT, HEADER_SIZE, MAX_LEVEL};
+
+/// `BTRFS_MIXED_BACKREF_REV`: the backref revision of every block written since 2.6.31.
+const MIXED_BACKREF_REV: u64 = 1;
 use ondisk_layouts::btrfs::{DiskKey, Item, FEATURE_INCOMPAT_METADATA_UUID};
 
 /// What the pointer (or root item, or superblock field) leading to a block expects of it.
@@ -74,6 +77,17 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
             report.push(finding(&TREE_BLOCK_CHUNK_UUID, b, e, format!("block {} has chunk_tree_uuid {}", b.bytenr, crate::detect::uuid_text(&h.chunk_tree_uuid)))
                 .ctx("expected", crate::detect::uuid_text(cu)).ctx("found", crate::detect::uuid_text(&h.chunk_tree_uuid)));
         }
+    }
+    // Revision 0 is the pre-2.6.31 format, whose blocks are referenced by full backrefs only
+    // (btrfs check types their refs so); nothing written since has it, and the kernel no longer
+    // reads the extent items of that era.
+    let rev = h.flags.get() >> BACKREF_REV_SHIFT;
+    // Above it, the kernel and btrfs check read the block as the current revision (they only
+    // test `< MIXED_BACKREF_REV`): a value nothing writes, but read as if it were 1.
+    if rev != MIXED_BACKREF_REV {
+        let sev = if rev < MIXED_BACKREF_REV { Severity::Error } else { Severity::Warning };
+        report.push(finding(&TREE_BLOCK_BACKREF_REV, b, e, format!("block {} has backref revision {rev}, not {MIXED_BACKREF_REV}", b.bytenr))
+            .severity(sev).ctx("expected", MIXED_BACKREF_REV).ctx("found", rev));
     }
     let level = h.level;
     if level >= MAX_LEVEL {

@@ -365,7 +365,12 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             key: None,
             drop: None,
         };
+        let errors_before = self.errors();
         self.walk_tree(&root, &mut roots);
+        // Only a root tree walked without damage shows which root items are missing.
+        if self.errors() == errors_before {
+            self.check_required_roots(&roots);
+        }
         if sb.log_root.get() != 0 {
             self.report.push(
                 Finding::new(&LOG_REPLAY_PENDING, format!("log tree at {} has not been replayed", sb.log_root.get()))
@@ -526,6 +531,9 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                         continue;
                     }
                     let Ok(data) = block.node.item_data(item) else { continue };
+                    if root.tree == ROOT_TREE_OBJECTID {
+                        self.check_root_item_key(bytenr, &item.key);
+                    }
                     if let Some(r) = tree_of_root_item(root.tree, &item.key, data) {
                         roots.push(r);
                     }
@@ -534,6 +542,76 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             self.emit(Event::Block(block, first_visit, from));
         }
         self.emit(Event::End(root.clone(), if per_tree { lost } else { Vec::new() }));
+    }
+}
+
+impl Walker<'_, '_, '_, '_> {
+    /// The kernel finds the trees it needs once per filesystem by the exact key (objectid,
+    /// ROOT_ITEM, 0) (`btrfs_read_tree_root`, the global roots); a root item of one of them at
+    /// another offset is a tree the kernel does not find. Subvolume, relocation and log root
+    /// items carry meaningful offsets, and extent-tree-v2 numbers its global roots by it.
+    fn check_root_item_key(&mut self, leaf: u64, key: &DiskKey) {
+        const BY_OFFSET_ZERO: [u64; 8] = [
+            EXTENT_TREE_OBJECTID,
+            DEV_TREE_OBJECTID,
+            CSUM_TREE_OBJECTID,
+            QUOTA_TREE_OBJECTID,
+            UUID_TREE_OBJECTID,
+            FREE_SPACE_TREE_OBJECTID,
+            BLOCK_GROUP_TREE_OBJECTID,
+            RAID_STRIPE_TREE_OBJECTID,
+        ];
+        let v2 = self.cx.fs.sb.sb().incompat_flags.get() & FEATURE_INCOMPAT_EXTENT_TREE_V2 != 0;
+        let (tree, offset) = (key.objectid.get(), key.offset.get());
+        if BY_OFFSET_ZERO.contains(&tree) && offset != 0 && !v2 {
+            // Without its quota tree the kernel mounts with quotas off; without its UUID tree
+            // it builds a new one (the old one's blocks leak). The others fail the mount.
+            let sev = if tree == QUOTA_TREE_OBJECTID || tree == UUID_TREE_OBJECTID { crate::findings::Severity::Warning } else { crate::findings::Severity::Error };
+            self.report.push(
+                Finding::new(&ROOT_ITEM_OFFSET, format!("root item of tree {tree} at key offset {offset}: the kernel looks it up at offset 0 and does not find it"))
+                    .severity(sev)
+                    .at("logical", leaf)
+                    .at("tree", ROOT_TREE_OBJECTID)
+                    .at("key", super::key_value(tree, ROOT_ITEM_KEY, offset))
+                    .ctx("found", offset),
+            );
+        }
+    }
+}
+
+impl Walker<'_, '_, '_, '_> {
+    fn errors(&self) -> usize {
+        self.report.findings.iter().filter(|f| f.severity == crate::findings::Severity::Error).count()
+    }
+
+    /// The trees the kernel cannot mount without (`btrfs_read_roots`, `open_ctree`): the
+    /// extent, device and csum trees, FS_TREE, the data relocation tree, and the free space and
+    /// block group trees when their compat_ro bits say they exist.
+    fn check_required_roots(&mut self, roots: &[TreeRoot]) {
+        let sb = self.cx.fs.sb.sb();
+        let (incompat, compat_ro) = (sb.incompat_flags.get(), sb.compat_ro_flags.get());
+        let mut required = vec![
+            (DEV_TREE_OBJECTID, "device"),
+            (FS_TREE_OBJECTID, "FS_TREE"),
+            (DATA_RELOC_TREE_OBJECTID, "data relocation"),
+        ];
+        if incompat & FEATURE_INCOMPAT_EXTENT_TREE_V2 == 0 {
+            required.extend([(EXTENT_TREE_OBJECTID, "extent"), (CSUM_TREE_OBJECTID, "csum")]);
+        }
+        if compat_ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE != 0 {
+            required.push((FREE_SPACE_TREE_OBJECTID, "free space"));
+        }
+        if compat_ro & FEATURE_COMPAT_RO_BLOCK_GROUP_TREE != 0 {
+            required.push((BLOCK_GROUP_TREE_OBJECTID, "block group"));
+        }
+        for (tree, name) in required {
+            if !roots.iter().any(|r| r.tree == tree) {
+                self.report.push(
+                    Finding::new(&ROOT_MISSING, format!("the root tree has no root item for the {name} tree ({tree}): the kernel cannot mount without it"))
+                        .at("tree", tree),
+                );
+            }
+        }
     }
 }
 

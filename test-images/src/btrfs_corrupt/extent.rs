@@ -192,6 +192,11 @@ pub(super) fn rows() -> Vec<Corruption> {
             i.edit_item(&block_group(i, 2, 4)?, |d| put64(d, BG_FLAGS, 1))
         })
         .why("its chunk disagrees, and every tree block in it lies in a block group that cannot hold tree blocks"),
+        row("file-extent-generation-ahead", Extent, Base::MkfsFiles, &["btrfs.bad_file_extent=1:error"], |i| {
+            i.edit_item(&regular_file_extent(i)?, |d| put64(d, offset_of!(FileExtentItem, generation), 1 << 40))
+        })
+        .exact()
+        .why("a file extent written, it says, after the superblock's transaction: the kernel's tree-checker refuses the leaf and btrfs check says \"invalid generation for extent\" (found by the differential fuzz, which btrfs check caught and ondisk missed)"),
         row("super-bytes-used-wrong", Superblock, Base::MkfsFiles, &["btrfs.super_bytes_used"], |i| i.edit_super(|b| add64(b, offset_of!(SuperBlock, bytes_used), 65536))),
         row("super-num-devices-wrong", Superblock, Base::MkfsFiles, &["btrfs.super_num_devices"], |i| i.edit_super(|b| put64(b, offset_of!(SuperBlock, num_devices), 2))),
         row("dev-extent-missing", Devices, Base::MkfsFiles, &["btrfs.dev_extent_missing", "btrfs.dev_bytes_used"], |i| {
@@ -222,6 +227,16 @@ pub(super) fn rows() -> Vec<Corruption> {
             i.edit_item(&dev, |d| put64(d, offset_of!(DevItem, total_bytes), total))?;
             i.edit_super(|b| put64(b, offset_of!(SuperBlock, dev_item) + offset_of!(DevItem, total_bytes), total))
         }),
+        row("dev-item-fsid", Devices, Base::MkfsFiles, &["btrfs.dev_item_fsid=1:error"], |i| {
+            i.edit_item(&i.find("the device item", |v| is_type(v, 3, "DEV_ITEM"))?, |d| d[offset_of!(DevItem, fsid) + 4] ^= 0xff)
+        })
+        .exact()
+        .why("the chunk tree's device item names another fsid, as a sprouted filesystem's seed device does: the kernel and btrfs check look for that seed filesystem, do not find it and cannot read the tree root (found by the differential fuzz, which btrfs check caught and ondisk missed)"),
+        row("stripe-dev-uuid", Devices, Base::MkfsFiles, &["btrfs.stripe_dev_uuid=1:error"], |i| {
+            i.edit_item(&i.find("the data chunk", |v| is_type(v, 3, "CHUNK_ITEM") && v["chunk_type"] == 1)?, |d| d[size_of::<Chunk>() + offset_of!(Stripe, dev_uuid)] ^= 1)
+        })
+        .exact()
+        .why("the data chunk's stripe names devid 1 with another device's uuid: the kernel finds stripe devices by devid and uuid together and takes device 1 as missing, btrfs check 6.2 warns \"device 1 is missing\" and then finds the dev extents beyond a device of size 0 (the differential fuzz found it in the system chunk's stripe, where btrfs check cannot read the tree root at all; btrfs check caught it, ondisk missed it)"),
         row(
             "dangling-devid-in-chunk-stripe",
             Devices,

@@ -1,8 +1,8 @@
 //! Superblock, tree block, parent/child and root ref rows, on k-bgt (a kernel image: DUP
 //! metadata, a two-level FS_TREE, a snapshot).
 
-use super::image::{le32, missing, put32, put64, Copies, Img, HEADER, ITEM, KEY_PTR, NRITEMS, SUPER_OFFSETS};
-use ondisk_layouts::btrfs::consts::{ROOT_BACKREF_KEY, ROOT_ITEM_KEY, ROOT_REF_KEY};
+use super::image::{le32, missing, put32, put64, Copies, Img, Key, HEADER, ITEM, KEY_PTR, NRITEMS, SUPER_OFFSETS};
+use ondisk_layouts::btrfs::consts::{DATA_RELOC_TREE_OBJECTID, ROOT_BACKREF_KEY, ROOT_ITEM_KEY, ROOT_REF_KEY};
 use ondisk_layouts::btrfs::items::{RootItem, RootRef};
 use ondisk_layouts::btrfs::tree::{DiskKey, Header, Item, KeyPtr};
 use std::mem::{offset_of, size_of};
@@ -60,6 +60,21 @@ pub(super) fn rows() -> Vec<Corruption> {
         row("fsid", TreeBlock, Base::KBgt, &["btrfs.tree_block_fsid=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, fsid)] ^= 1)),
         row("chunk-tree-uuid", TreeBlock, Base::KBgt, &["btrfs.tree_block_chunk_uuid=1:warning"], |i| leaf1_header(i, |b| b[offset_of!(Header, chunk_tree_uuid)] ^= 1))
             .why("the kernel writes chunk_tree_uuid into every header but only ever reads the chunk root's, and btrfs check 6.2 exits 0 (found by the differential fuzz against it): a warning"),
+        row("backref-revision-zero", TreeBlock, Base::KBgt, &["btrfs.tree_block_backref_rev=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, flags) + 7] = 0))
+            .exact()
+            .why("an FS_TREE leaf's header backref revision (top byte of flags) set to 0, the pre-2.6.31 format: the kernel takes such a block for a full-backref one when it COWs it, against its extent item. btrfs check 6.2 looks at the revision of tree roots only: here it exits 0; on a root block it expects a shared backref and reports a tree backref missing and a wrong global count (found by the differential fuzz)"),
+        row("root-item-offset-extent-tree", RootRefs, Base::KBgt, &["btrfs.root_item_offset=1:error"], |i| {
+            let it = i.find("the extent tree's root item", |v| v["tree"] == 1 && v["key"]["objectid"] == 2 && v["key"]["type"] == ROOT_ITEM_KEY)?;
+            i.edit_key(&it, Key { objectid: 2, ty: ROOT_ITEM_KEY, offset: 7 })
+        })
+        .exact()
+        .why("the kernel looks the extent tree up at (2, ROOT_ITEM, 0) and fails the mount; btrfs check: \"global root with too large of an offset\", cannot open the filesystem (found by the differential fuzz, which btrfs check caught and ondisk missed)"),
+        row("root-item-missing-data-reloc", RootRefs, Base::KBgt, &["btrfs.root_missing=1:error", "btrfs.extent_item_unreferenced=1:error"], |i| {
+            let it = i.find("the data reloc tree's root item", |v| v["tree"] == 1 && v["key"]["objectid"] == DATA_RELOC_TREE_OBJECTID && v["key"]["type"] == ROOT_ITEM_KEY)?;
+            i.delete_item(&it)
+        })
+        .exact()
+        .why("without the data relocation tree's root item the kernel cannot mount (btrfs_read_roots), and its root block's extent item is referenced by nothing; btrfs check 6.2 exits 0 (found by the differential fuzz)"),
         row("reloc-flag-without-full-backref", Extent, Base::KBgt, &["btrfs.full_backref_bad=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, flags)] |= 2))
             .exact()
             .why("a FS_TREE leaf claims relocation made it (header flag RELOC) but its extent item has no FULL_BACKREF: btrfs check 6.2 says \"bad full backref\", then types the leaf's data refs as shared because of the flag and reports a referencer count mismatch for each of its file extents (the differential fuzz found this on k-rich); here the refs are typed by the extent item, as the kernel does, so the one finding stands alone"),

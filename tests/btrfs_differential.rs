@@ -1,0 +1,148 @@
+//! Differential test against btrfs check: seeded mutations of one tree block, re-checksummed
+//! so both readers take the block as written, then `ondisk check` and `btrfs check --readonly`
+//! on the same image.
+//!
+//! - Where btrfs check finds errors, ondisk must find errors too: no misses.
+//! - Where ondisk finds errors and btrfs check exits 0, at least one of ondisk's error kinds must
+//!   be one of [`ONDISK_ALONE`], each listed with why ondisk is right there. The others in such a
+//!   round follow from that one.
+//! - A round where btrfs check crashes or hangs says nothing about ondisk and is only counted.
+//!
+//! The test prints a table of the outcomes and fails listing every round that breaks a rule, with
+//! the block and the edits to reproduce it. `ONDISK_FUZZ_SEED` / `ONDISK_FUZZ_ROUNDS` as in
+//! tests/btrfs_fuzz.rs run a longer campaign.
+
+mod common;
+
+use common::corrupt::{clean_base, tools};
+use ondisk_test_images::btrfs_corrupt::image::{check, Copies};
+use ondisk_test_images::btrfs_corrupt::Base;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+/// Error kinds ondisk reports where btrfs check 6.2 exits 0, each with why ondisk is right. Most
+/// are faults the kernel refuses (its tree-checker rejects the leaf, or the mount fails); the
+/// rest are inconsistencies btrfs check prints without failing, or does not look for.
+const ONDISK_ALONE: &[(&str, &str)] = &[
+    ("btrfs.name_hash_mismatch", "an XATTR_ITEM whose key offset is not its name's hash: the tree-checker (check_dir_item) refuses the leaf; btrfs check 6.2 hashes only directory names"),
+    ("btrfs.fs_item_malformed", "a dir entry whose name or data runs past its item: the tree-checker refuses the leaf (\"dir item data length too large\")"),
+    ("btrfs.bad_file_extent", "an inline extent at a file offset other than 0, and similar: the tree-checker (check_extent_data_item) refuses the leaf"),
+    ("btrfs.csum_item_size", "a csum item whose size is not a multiple of the csum size: the tree-checker refuses the leaf (\"unaligned item size for csum item\")"),
+    ("btrfs.item_offset", "item data overlapping the item headers or another item's data: the tree-checker refuses the leaf"),
+    ("btrfs.key_order", "keys out of order: the tree-checker refuses the leaf"),
+    ("btrfs.root_item_mismatch", "a tree root block whose generation is not its root item's: btrfs check 6.2 prints \"parent transid verify failed\", then \"Ignoring transid failure\" and exits 0; the kernel refuses the block (EIO)"),
+    ("btrfs.dangling_devid", "a chunk stripe naming a devid with no device item: btrfs check 6.2 prints it and exits 0 (issue 3 makes it an error)"),
+    ("btrfs.block_group_no_chunk", "btrfs check 6.2 prints \"didn't find the relative chunk\" and exits 0"),
+    ("btrfs.chunk_no_block_group", "btrfs check 6.2 prints \"Chunk ... mismatch with block group\" and exits 0; the kernel refuses to mount (a chunk without its block group)"),
+    ("btrfs.qgroup_status_bad", "a QGROUP_STATUS of an unknown version: the kernel disables quotas at mount; btrfs check 6.2 does not read the version"),
+    ("btrfs.qgroup_limit_without_info", "a QGROUP_LIMIT without its QGROUP_INFO: the kernel says \"inconsistent qgroup config\" at mount; btrfs check 6.2 does not pair them"),
+    ("btrfs.qgroup_relation_unpaired", "a qgroup relation item without its mirror: the kernel adds and deletes the two in one transaction; btrfs check 6.2 does not pair them"),
+    ("btrfs.root_missing", "a root tree that lost the data relocation tree's root item: the kernel cannot mount (btrfs_read_roots); btrfs check 6.2 exits 0"),
+    ("btrfs.root_item_offset", "the device tree's root item at a key offset other than 0: the kernel looks it up at (4, ROOT_ITEM, 0) exactly and fails the mount; btrfs check 6.2 takes the last root item of the objectid, whatever its offset"),
+    ("btrfs.chunk_bad", "overlapping chunks: the kernel refuses to map them (the mount fails); btrfs check 6.2 prints \"Chunk ... mismatch with block group\" and exits 0"),
+    ("btrfs.dev_extent_missing", "a chunk stripe without its dev extent: the kernel's mount-time check (btrfs_verify_dev_extents) fails the mount; btrfs check 6.2 prints \"mismatch dev extent\" and exits 0"),
+    ("btrfs.dev_extent_orphan", "a dev extent of no chunk: the kernel fails the mount (\"doesn't have corresponding chunk\"); btrfs check 6.2 prints \"didn't find the relative chunk\" and exits 0"),
+    ("btrfs.first_key_mismatch", "a child whose first key is not its parent pointer's: the kernel verifies it on every read and refuses the block; btrfs check 6.2 exits 0"),
+    ("btrfs.tree_block_backref_rev", "a non-root block of backref revision 0: the kernel takes it for a full-backref block when it COWs it, against its extent item; btrfs check 6.2 looks at the revision of tree roots only"),
+    ("btrfs.metadata_level", "a METADATA_ITEM keyed with another level than its block's: the kernel looks tree blocks up by (bytenr, METADATA_ITEM, level), misses it and aborts the first transaction that COWs the block; btrfs check 6.2 exits 0"),
+    ("btrfs.root_dir_bad", "the data relocation tree's root directory with a broken \"..\" ref: btrfs check 6.2 does not check that directory"),
+];
+
+fn known(kind: &str) -> bool {
+    ONDISK_ALONE.iter().any(|(k, _)| *k == kind)
+}
+
+fn differential(base: Base, seed: u64, rounds: usize) {
+    let env = |name: &str| std::env::var(name).ok();
+    let seed = env("ONDISK_FUZZ_SEED").and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()).map_or(seed, |s| s ^ seed);
+    let rounds = env("ONDISK_FUZZ_ROUNDS").and_then(|v| v.parse().ok()).unwrap_or(rounds);
+    if !common::have_tool("btrfs") {
+        eprintln!("SKIP: btrfs-progs is not installed");
+        return;
+    }
+    let Some((dir, clean)) = clean_base(base) else { return };
+    let blocks: Vec<u64> = clean.records.iter().filter(|v| v["type"] == "node").filter_map(|v| v["bytenr"].as_u64()).collect();
+    let mut rng = common::Rng(seed);
+    let mut table: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut broken = Vec::new();
+    for round in 0..rounds {
+        let rdir = dir.path().join(format!("d{round}"));
+        std::fs::create_dir_all(&rdir).unwrap();
+        let img = clean.copy_to(&rdir).expect("a copy");
+        let block = blocks[rng.below(blocks.len() as u64) as usize];
+        let mut edits = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            let at = if rng.below(4) == 0 { 32 + rng.below(clean.nodesize as u64 - 32) } else { 32 + rng.below(1024) };
+            let v = match rng.below(4) {
+                0 => 0,
+                1 => 0xff,
+                _ => rng.below(256),
+            } as u8;
+            edits.push((at as usize, v));
+        }
+        img.edit_block(block, Copies::All, true, |b| {
+            for &(at, v) in &edits {
+                b[at] = v;
+            }
+        })
+        .unwrap_or_else(|e| panic!("edit block {block}: {e:?}"));
+        let what = format!("{} seed {seed:#x} round {round}: block {block} edits {edits:?}", base.name());
+
+        let ours = check(&tools(), &img.paths, &[], &[]).unwrap_or_else(|e| panic!("{what}: ondisk check: {e:?}"));
+        let ours_errors: Vec<&str> = ours.kinds.iter().filter(|(_, (_, sev))| sev == "error").map(|(k, _)| k.as_str()).collect();
+        let theirs = common::run_with_timeout(Command::new("btrfs").args(["check", "--readonly"]).args(&img.paths), Duration::from_secs(60));
+        let outcome = match (ours.code, theirs.code) {
+            (_, None) => "btrfs check crashed or hung",
+            (Some(4), Some(1)) => "both errors",
+            (Some(0), Some(0)) => "both clean",
+            (Some(8), Some(1)) => "ondisk cannot read, btrfs check errors",
+            (Some(4), Some(0)) => {
+                if !ours_errors.iter().any(|k| known(k)) {
+                    broken.push(format!("{what}: ondisk errors {ours_errors:?}, btrfs check exits 0"));
+                }
+                "ondisk errors, btrfs check clean"
+            }
+            (_, Some(1)) => {
+                let said: Vec<&str> = theirs.stderr.lines().filter(|l| !l.starts_with('[') && !l.starts_with("Opening") && !l.starts_with("Checking")).take(6).collect();
+                broken.push(format!("{what}: btrfs check finds errors, ondisk exits {:?}:\n    {}", ours.code, said.join("\n    ")));
+                "missed"
+            }
+            (Some(8), Some(0)) => {
+                broken.push(format!("{what}: ondisk cannot read what btrfs check calls clean"));
+                "ondisk cannot read, btrfs check clean"
+            }
+            _ => {
+                broken.push(format!("{what}: ondisk exit {:?}, btrfs check exit {:?}", ours.code, theirs.code));
+                "other"
+            }
+        };
+        *table.entry(outcome).or_default() += 1;
+        // ONDISK_DIFF_KEEP=DIR keeps the images of rounds that break a rule, for a look by hand.
+        if let (Some(keep), true) = (env("ONDISK_DIFF_KEEP"), broken.last().is_some_and(|b| b.starts_with(&what))) {
+            for p in &img.paths {
+                let to = std::path::Path::new(&keep).join(format!("{}-{round}-{}", base.name(), p.file_name().unwrap().to_string_lossy()));
+                std::fs::copy(p, &to).unwrap_or_else(|e| panic!("keep {}: {e}", to.display()));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&rdir);
+    }
+    eprintln!("{}: {rounds} rounds against btrfs check", base.name());
+    for (outcome, n) in &table {
+        eprintln!("  {outcome:<40} {n}");
+    }
+    assert!(broken.is_empty(), "{} rounds break a rule:\n{}", broken.len(), broken.join("\n"));
+    // The mutations reach both checkers: many rounds are damage both report (the rest fall in
+    // a block's free space or in fields neither reads, such as timestamps).
+    assert!(table.get("both errors").copied().unwrap_or(0) * 5 > rounds, "{}: too few rounds damaged anything", base.name());
+}
+
+#[test]
+fn mutated_k_rich_agrees_with_btrfs_check() {
+    differential(Base::KRich, 0xd1ff_0001, 300);
+}
+
+#[test]
+fn mutated_quota_image_agrees_with_btrfs_check() {
+    differential(Base::MkfsQuota, 0xd1ff_0002, 300);
+}
