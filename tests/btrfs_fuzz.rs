@@ -10,22 +10,14 @@
 mod common;
 
 use common::corrupt::clean_base;
+use common::mutate;
 use ondisk_test_images::btrfs_corrupt::image::Copies;
 use ondisk_test_images::btrfs_corrupt::Base;
 use std::process::Command;
 use std::time::Duration;
 
-/// `ONDISK_FUZZ_SEED` (hex, mixed into each test's seed) and `ONDISK_FUZZ_ROUNDS` override the
-/// defaults, for longer campaigns.
-fn campaign(seed: u64, rounds: usize) -> (u64, usize) {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
-    let seed = env("ONDISK_FUZZ_SEED").map_or(seed, |s| s ^ seed);
-    let rounds = std::env::var("ONDISK_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(rounds);
-    (seed, rounds)
-}
-
 fn fuzz(base: Base, seed: u64, rounds: usize) {
-    let (seed, rounds) = campaign(seed, rounds);
+    let (seed, rounds) = mutate::campaign(seed, rounds);
     let Some((dir, clean)) = clean_base(base) else { return };
     // Every tree block of every tree, from the dump of the clean base.
     let blocks: Vec<u64> = clean.records.iter().filter(|v| v["type"] == "node").filter_map(|v| v["bytenr"].as_u64()).collect();
@@ -37,19 +29,7 @@ fn fuzz(base: Base, seed: u64, rounds: usize) {
         std::fs::create_dir_all(&rdir).unwrap();
         let img = clean.copy_to(&rdir).expect("a copy");
         let block = blocks[rng.below(blocks.len() as u64) as usize];
-        let n = 1 + rng.below(8);
-        let mut edits = Vec::new();
-        for _ in 0..n {
-            // Mostly the first kilobyte (header, item headers, key pointers), where one byte
-            // moves the most; sometimes anywhere after the checksum.
-            let at = if rng.below(4) == 0 { 32 + rng.below(clean.nodesize as u64 - 32) } else { 32 + rng.below(1024) };
-            let v = match rng.below(4) {
-                0 => 0,
-                1 => 0xff,
-                _ => rng.below(256),
-            } as u8;
-            edits.push((at as usize, v));
-        }
+        let edits = mutate::block_edits(&mut rng, clean.nodesize, 8);
         let recsum = rng.below(8) != 0;
         img.edit_block(block, Copies::All, recsum, |b| {
             for &(at, v) in &edits {
@@ -92,45 +72,13 @@ fn mutated_blocks_of_k_rich_never_crash() {
     fuzz(Base::KRich, 0x5eed_0002, 100);
 }
 
-/// Superblock fields the reader trusts before it has read one tree block, each at its offset in
-/// `struct btrfs_super_block`, with its width: root pointers and levels, generations, sizes,
-/// device counts, feature flags, the checksum type and the embedded device item.
-const SUPER_FIELDS: &[(u64, u64)] = &[
-    (0x30, 8),  // bytenr
-    (0x48, 8),  // generation
-    (0x50, 8),  // root
-    (0x58, 8),  // chunk_root
-    (0x60, 8),  // log_root
-    (0x70, 8),  // total_bytes
-    (0x78, 8),  // bytes_used
-    (0x80, 8),  // root_dir_objectid
-    (0x88, 8),  // num_devices
-    (0x90, 4),  // sectorsize
-    (0x94, 4),  // nodesize
-    (0x98, 4),  // __unused_leafsize
-    (0x9c, 4),  // stripesize
-    (0xa0, 4),  // sys_chunk_array_size
-    (0xa4, 8),  // chunk_root_generation
-    (0xac, 8),  // compat_flags
-    (0xb4, 8),  // compat_ro_flags
-    (0xbc, 8),  // incompat_flags
-    (0xc4, 2),  // csum_type
-    (0xc6, 1),  // root_level
-    (0xc7, 1),  // chunk_root_level
-    (0xc8, 1),  // log_root_level
-    (0xc9, 8),  // dev_item.devid
-    (0xd1, 8),  // dev_item.total_bytes
-    (0xd9, 8),  // dev_item.bytes_used
-    (0x22b, 8), // cache_generation
-    (0x233, 8), // uuid_tree_generation
-];
 
 /// Seeded mutations of the superblock, the same edits in every copy and every copy
 /// re-checksummed, so that no good mirror hides them: a field above, the system chunk array (the
 /// first chunk map, parsed before any tree block), the backup roots, or any byte. Then the image
 /// cut short at a random length. The three commands must end as in [`fuzz`].
 fn fuzz_super(base: Base, seed: u64, rounds: usize) {
-    let (seed, rounds) = campaign(seed, rounds);
+    let (seed, rounds) = mutate::campaign(seed, rounds);
     let Some((dir, clean)) = clean_base(base) else { return };
     let mut rng = common::Rng(seed);
     let mut failed = 0;
@@ -138,25 +86,7 @@ fn fuzz_super(base: Base, seed: u64, rounds: usize) {
         let rdir = dir.path().join(format!("s{round}"));
         std::fs::create_dir_all(&rdir).unwrap();
         let img = clean.copy_to(&rdir).expect("a copy");
-        let mut edits = Vec::new();
-        for _ in 0..1 + rng.below(3) {
-            let at = match rng.below(8) {
-                0..=3 => {
-                    let (off, width) = SUPER_FIELDS[rng.below(SUPER_FIELDS.len() as u64) as usize];
-                    off + rng.below(width)
-                }
-                4 | 5 => 0x32b + rng.below(0x180),   // sys_chunk_array: key, chunk, stripes
-                6 => 0xb2b + rng.below(4 * 168),      // super_roots
-                _ => 0x20 + rng.below(4096 - 0x20),
-            } as usize;
-            let v = match rng.below(5) {
-                0 => 0,
-                1 => 0xff,
-                2 => 1 + rng.below(4),
-                _ => rng.below(256),
-            } as u8;
-            edits.push((at, v));
-        }
+        let edits = mutate::super_edits(&mut rng);
         img.edit_super(|b| {
             for &(at, v) in &edits {
                 b[at] = v;

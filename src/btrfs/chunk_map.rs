@@ -26,6 +26,8 @@ pub struct ChunkInfo {
     pub type_: u64,
     pub stripe_len: u64,
     pub sub_stripes: u16,
+    /// The chunk's own idea of the sector size: the filesystem's, in every valid chunk.
+    pub sector_size: u32,
     pub stripes: Vec<StripeInfo>,
 }
 
@@ -67,6 +69,7 @@ impl ChunkInfo {
             type_: c.type_.get(),
             stripe_len: c.stripe_len.get(),
             sub_stripes: c.sub_stripes.get(),
+            sector_size: c.sector_size.get(),
             stripes,
         };
         info.validate()?;
@@ -381,6 +384,7 @@ mod tests {
             type_,
             stripe_len: 64 << 10,
             sub_stripes: sub,
+            sector_size: 4096,
             stripes: (0..n).map(|i| StripeInfo { devid: i + 1, offset: (i + 1) << 20, dev_uuid: [0; 16] }).collect(),
         }
     }

@@ -11,6 +11,9 @@ use ondisk_layouts::btrfs::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
+/// `BTRFS_STRIPE_LEN`: the stripe length of every chunk.
+const STRIPE_LEN: u64 = 64 << 10;
+
 /// One device of the filesystem as found among the paths.
 pub struct FsDevice<'a> {
     pub devid: u64,
@@ -173,7 +176,26 @@ impl<'a> Filesystem<'a> {
         let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
         fs.problems = fs.chunks.load_sys_array(&array);
         fs.load_chunk_tree();
+        fs.check_chunk_geometry();
         Ok(fs)
+    }
+
+    /// What the kernel's tree-checker demands of every chunk beyond what mapping needs
+    /// (`btrfs_check_chunk_valid`): the filesystem's sector size and the fixed 64 KiB stripe
+    /// length. Such a chunk is still mapped, so that one bad field does not hide the chunk's
+    /// contents.
+    fn check_chunk_geometry(&mut self) {
+        let sectorsize = self.sb.sb().sectorsize.get();
+        let mut problems = Vec::new();
+        for c in self.chunks.chunks() {
+            if c.sector_size != sectorsize {
+                problems.push(format!("chunk at {}: sector_size {} is not the filesystem's {sectorsize} (btrfs check: \"invalid chunk sectorsize\")", c.logical, c.sector_size));
+            }
+            if c.stripe_len != STRIPE_LEN {
+                problems.push(format!("chunk at {}: stripe_len {} is not {STRIPE_LEN}", c.logical, c.stripe_len));
+            }
+        }
+        self.problems.extend(problems);
     }
 
     /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM chunks).

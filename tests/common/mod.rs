@@ -8,6 +8,7 @@
 pub mod corrupt;
 pub mod dump_tree;
 pub mod hammer;
+pub mod mutate;
 pub mod textdiff;
 
 use std::io::Read;

@@ -39,7 +39,7 @@ crate::declare_kinds! {
     NO_ORPHAN_ITEM = "btrfs.no_orphan_item", Error,
         "an inode with nlink 0 and no names has no ORPHAN_ITEM (it would never be freed)";
     ROOT_DIR = "btrfs.root_dir_bad", Error,
-        "a subvolume's root directory (inode 256) is missing, not a directory, has nlink other than 1, lacks its \"..\" ref or has names";
+        "a subvolume's root directory (inode 256) is missing, not a directory, has nlink other than 1, lacks its \"..\" ref or has names, or its root item names another root_dirid";
     INODE_MODE = "btrfs.invalid_inode_mode", Error,
         "an inode's mode has no valid file type in S_IFMT or bits outside S_IFMT|07777";
     INODE_GENERATION = "btrfs.invalid_inode_generation", Error,
@@ -55,7 +55,7 @@ crate::declare_kinds! {
     INLINE_TOO_LARGE = "btrfs.inline_extent_too_large", Error,
         "an inline extent holds more than a sector or more than fits in a leaf";
     BAD_FILE_EXTENT = "btrfs.bad_file_extent", Error,
-        "a file extent item is malformed: unknown type, zero or unaligned num_bytes, offset+num_bytes beyond ram_bytes, compressed prealloc, inline not at offset 0, generation above the superblock's + 1";
+        "a file extent item is malformed: unknown type, zero or unaligned num_bytes, offset+num_bytes beyond ram_bytes, compressed prealloc, inline not at offset 0, an unaligned file offset, generation above the superblock's + 1";
     FILE_EXTENT_OVERLAP = "btrfs.file_extent_overlap", Error,
         "a file extent starts before the previous one of the same file ends";
     FILE_EXTENT_DISCOUNT = "btrfs.file_extent_discount", Error,
@@ -635,6 +635,9 @@ impl Inodes {
         let mut bad: Vec<String> = Vec::new();
         // The kernel's tree-checker refuses a file extent written after the superblock's
         // transaction (+1 for a transaction committing); btrfs check: "invalid generation".
+        if offset & self.sectorsize.saturating_sub(1) != 0 {
+            bad.push(format!("file offset {offset} is not sector aligned"));
+        }
         if let Some(g) = crate::le::u64_at(data, 0).filter(|&g| g > self.gen_limit) {
             bad.push(format!("generation {g} is above the superblock generation + 1 ({})", self.gen_limit));
         }

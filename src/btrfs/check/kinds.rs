@@ -5,7 +5,7 @@
 crate::declare_kinds! {
     // Superblock.
     SUPER_CSUM_MISMATCH = "btrfs.super_csum_mismatch", Error,
-        "a superblock copy's checksum does not match its contents (a warning when another copy is good)";
+        "a superblock copy's checksum does not match its contents, or its bytenr is not its offset (a warning for a mirror when another copy is good; the primary is the one the kernel mounts from)";
     SUPER_BAD_MAGIC = "btrfs.super_bad_magic", Warning,
         "a superblock mirror location that fits on the device holds no btrfs magic";
     SUPER_MIRROR_STALE = "btrfs.super_mirror_stale", Warning,
@@ -15,7 +15,7 @@ crate::declare_kinds! {
     SUPER_ROOT_GENERATION = "btrfs.super_root_generation", Warning,
         "the chunk root or UUID tree generation in the superblock is newer than the superblock's generation (the kernel mounts; a real mismatch shows as transid_mismatch)";
     SUPER_BAD_GEOMETRY = "btrfs.super_bad_geometry", Error,
-        "sectorsize, nodesize, leafsize, stripesize or total_bytes is invalid, or a root's level or alignment (the kernel refuses to mount)";
+        "sectorsize, nodesize, leafsize, stripesize or total_bytes is invalid, or a root's level or alignment (the kernel refuses to mount; a warning for a power-of-two stripesize other than 4096 and the sectorsize, which only btrfs check refuses)";
     SUPER_FLAGS = "btrfs.super_flags", Error,
         "superblock flags or features the kernel refuses: unknown bits, an interrupted btrfstune or fsid change, a feature without the ones it requires (the ERROR flag and unknown compat_ro bits: warnings)";
     SYS_CHUNK_ARRAY = "btrfs.sys_chunk_array", Error,
@@ -48,7 +48,7 @@ crate::declare_kinds! {
         "a leaf item's data lies outside the block or overlaps another item's";
     // Parent/child.
     TRANSID_MISMATCH = "btrfs.transid_mismatch", Error,
-        "parent transid verify failed: a child's generation differs from its parent pointer's";
+        "parent transid verify failed: a child's generation differs from its parent pointer's (a warning when the pointer says 0, which readers take for \"do not verify\")";
     FIRST_KEY_MISMATCH = "btrfs.first_key_mismatch", Error,
         "a child's first key differs from the key in its parent pointer";
     OWNER_MISMATCH = "btrfs.owner_mismatch", Error,

@@ -22,9 +22,11 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
                 report.push(at(Finding::new(&SUPER_BAD_MAGIC, format!("no btrfs magic in superblock mirror {} at {}", c.mirror, c.offset))));
                 continue;
             }
+            // The kernel mounts from the primary copy only: with it damaged the filesystem needs
+            // `btrfs rescue super-recover` first, however good the mirrors are.
+            let sev = if any_good && c.mirror != 0 { Severity::Warning } else { Severity::Error };
             match c.csum {
                 CsumStatus::Mismatch => {
-                    let sev = if any_good { Severity::Warning } else { Severity::Error };
                     report.push(at(Finding::new(&SUPER_CSUM_MISMATCH, format!("superblock copy {} at {} has a bad checksum", c.mirror, c.offset)).severity(sev)));
                     continue;
                 }
@@ -33,6 +35,12 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
                     continue;
                 }
                 CsumStatus::Match => {}
+            }
+            if !c.bytenr_ok() {
+                report.push(at(Finding::new(&SUPER_CSUM_MISMATCH, format!(
+                    "superblock copy {} at {} says it is at {} (the kernel: \"super offset mismatch\")", c.mirror, c.offset, c.sb().bytenr.get()))
+                    .severity(sev).ctx("expected", c.offset).ctx("found", c.sb().bytenr.get())));
+                continue;
             }
             let g = c.sb().generation.get();
             if g < gen {
@@ -84,8 +92,14 @@ fn geometry(sb: &SuperBlock, report: &mut Report) {
     if sb.leafsize.get() != node {
         bad.push(format!("leafsize {} is not nodesize {node}", sb.leafsize.get()));
     }
-    if !sb.stripesize.get().is_power_of_two() {
-        bad.push(format!("stripesize {} is not a power of two", sb.stripesize.get()));
+    let stripe = sb.stripesize.get();
+    if !stripe.is_power_of_two() {
+        bad.push(format!("stripesize {stripe} is not a power of two"));
+    } else if stripe != 4096 && stripe != sector {
+        // The kernel mounts any power of two (the field is unused); btrfs check refuses.
+        report.push(Finding::new(&SUPER_BAD_GEOMETRY, format!(
+            "superblock stripesize {stripe} is neither 4096 nor the sectorsize: the kernel mounts it, btrfs check refuses (\"invalid stripesize\")"))
+            .severity(Severity::Warning).ctx("stripesize", stripe).ctx("sectorsize", sector));
     }
     for (name, level, root) in [
         ("root", sb.root_level, sb.root.get()),

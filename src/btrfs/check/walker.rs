@@ -533,6 +533,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                     let Ok(data) = block.node.item_data(item) else { continue };
                     if root.tree == ROOT_TREE_OBJECTID {
                         self.check_root_item_key(bytenr, &item.key);
+                        self.check_root_dirid(bytenr, &item.key, data);
                     }
                     if let Some(r) = tree_of_root_item(root.tree, &item.key, data) {
                         roots.push(r);
@@ -580,6 +581,22 @@ impl Walker<'_, '_, '_, '_> {
 }
 
 impl Walker<'_, '_, '_, '_> {
+    /// A subvolume's root item names its root directory, always FIRST_FREE_OBJECTID (256);
+    /// btrfs check looks the directory up by it.
+    fn check_root_dirid(&mut self, leaf: u64, key: &DiskKey, data: &[u8]) {
+        let tree = key.objectid.get();
+        let Some(r) = crate::btrfs::items::root_item(data) else { return };
+        if is_subvolume(tree) && r.root_dirid.get() != FIRST_FREE_OBJECTID {
+            self.report.push(
+                Finding::new(&super::inode::ROOT_DIR, format!("root {tree} root dir {} is not {FIRST_FREE_OBJECTID} (its root item's root_dirid)", r.root_dirid.get()))
+                    .at("logical", leaf)
+                    .at("tree", tree)
+                    .ctx("expected", FIRST_FREE_OBJECTID)
+                    .ctx("found", r.root_dirid.get()),
+            );
+        }
+    }
+
     fn errors(&self) -> usize {
         self.report.findings.iter().filter(|f| f.severity == crate::findings::Severity::Error).count()
     }

@@ -23,6 +23,11 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .exact()
         .why("the kernel and btrfs check both refuse it (\"invalid stripesize\"); stripesize 8192 would be a power of two the kernel mounts, though btrfs check 6.2 wants 4096 or the sectorsize"),
+        row("super-stripesize-8192", Superblock, Base::MkfsFiles, &["btrfs.super_bad_geometry=1:warning"], |i| {
+            i.edit_super(|b| put32(b, offset_of!(SuperBlock, stripesize), 8192))
+        })
+        .exact()
+        .why("a power of two, which is all the kernel asks of a field it never uses; btrfs check 6.2 refuses anything but 4096 or the sectorsize: a warning (found by the differential fuzz)"),
         row("super-leafsize-not-nodesize", Superblock, Base::MkfsFiles, &["btrfs.super_bad_geometry=1"], |i| {
             i.edit_super(|b| put32(b, offset_of!(SuperBlock, leafsize), 32768))
         })

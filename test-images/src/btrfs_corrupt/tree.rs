@@ -69,6 +69,9 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .exact()
         .why("the kernel looks the extent tree up at (2, ROOT_ITEM, 0) and fails the mount; btrfs check: \"global root with too large of an offset\", cannot open the filesystem (found by the differential fuzz, which btrfs check caught and ondisk missed)"),
+        row("root-item-root-dirid", RootRefs, Base::KBgt, &["btrfs.root_dir_bad=1:error"], |i| root_tree_item(i, (5, ROOT_ITEM_KEY, 0), offset_of!(RootItem, root_dirid) + 1, |b| b ^ 1))
+            .exact()
+            .why("FS_TREE's root item names root dir 0: btrfs check looks the root directory up by it (\"root dir 0 not found\"); found by the differential fuzz, in the data relocation tree"),
         row("root-item-missing-data-reloc", RootRefs, Base::KBgt, &["btrfs.root_missing=1:error", "btrfs.extent_item_unreferenced=1:error"], |i| {
             let it = i.find("the data reloc tree's root item", |v| v["tree"] == 1 && v["key"]["objectid"] == DATA_RELOC_TREE_OBJECTID && v["key"]["type"] == ROOT_ITEM_KEY)?;
             i.delete_item(&it)
@@ -153,6 +156,14 @@ pub(super) fn rows() -> Vec<Corruption> {
         )
         .why("the ROOT_REF's sequence no longer names the parent's DIR_INDEX for the snapshot"),
         row("super-mirror-csum", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:warning"], |i| super_copy(i, 1, 200)),
-        row("super-primary-csum", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:warning"], |i| super_copy(i, 0, 1000)),
+        row("super-primary-csum", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:error"], |i| super_copy(i, 0, 1000))
+            .why("the mirror is good and ondisk reads from it, but the kernel mounts from the primary only and refuses it until btrfs rescue super-recover rewrites it; btrfs check 6.2 reads the primary only and cannot open the filesystem"),
+        row("super-primary-bytenr", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:error"], |i| {
+            let mut s = i.read(0, SUPER_OFFSETS[0], 4096)?;
+            put64(&mut s, 0x30, SUPER_OFFSETS[1]);
+            i.recsum(&mut s)?;
+            i.write(0, SUPER_OFFSETS[0], &s)
+        })
+        .why("the primary copy, re-checksummed, says it lives at the mirror's offset: the kernel refuses it (\"super offset mismatch\"), btrfs check 6.2 finds no valid btrfs; ondisk reads the mirror (found by the differential fuzz)"),
     ]
 }
