@@ -28,6 +28,8 @@ crate::declare_kinds! {
         "a chunk stripe or dev extent names a devid with no device item (btrfs check 6.2 exits 0 on it)";
     STRIPE_DEV_UUID = "btrfs.stripe_dev_uuid", Error,
         "a chunk stripe's dev_uuid is not the uuid of the device item with its devid: the kernel takes that device as missing (btrfs check: \"device is missing\")";
+    DEV_ITEM_KEY_BAD = "btrfs.dev_item_key", Error,
+        "a device item keyed under an objectid other than DEV_ITEMS (1): the kernel's tree-checker refuses the leaf";
     DEV_ITEM_FSID = "btrfs.dev_item_fsid", Error,
         "a device item's fsid is not the filesystem's: a seed device of a filesystem that was not given (seed sprouts are not followed), which the kernel cannot mount without";
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
@@ -67,6 +69,8 @@ pub struct Devices {
     /// Device items seen (duplicates count: num_devices is compared with this).
     dev_items: u64,
     exts: Vec<DevExt>,
+    /// DEV_ITEM keys whose objectid is not DEV_ITEMS_OBJECTID.
+    bad_keys: Vec<DiskKey>,
 }
 
 impl Devices {
@@ -82,6 +86,11 @@ impl Family for Devices {
         }
         match (root.tree, key.type_) {
             (CHUNK_TREE_OBJECTID, DEV_ITEM_KEY) => {
+                // The tree-checker refuses a device item under any other objectid; it is still
+                // the device's item for every other check, so the one fault is reported once.
+                if key.objectid.get() != DEV_ITEMS_OBJECTID {
+                    self.bad_keys.push(*key);
+                }
                 self.dev_items += 1;
                 // btrfs_dev_item: devid 0, total_bytes 8, bytes_used 16, uuid at 66.
                 if let (Some(total_bytes), Some(bytes_used), Some(u), Some(f)) = (u64_at(data, 8), u64_at(data, 16), data.get(66..82), data.get(82..98)) {
@@ -104,6 +113,12 @@ impl Family for Devices {
     }
 
     fn finish(&mut self, cx: &Cx, report: &mut Report) {
+        for k in &self.bad_keys {
+            report.push(Finding::new(&DEV_ITEM_KEY_BAD, format!(
+                "device item of devid {} under objectid {}, not {DEV_ITEMS_OBJECTID}: the kernel's tree-checker refuses the leaf", k.offset.get(), k.objectid.get()))
+                .at("tree", CHUNK_TREE_OBJECTID)
+                .at("key", key_value(k.objectid.get(), DEV_ITEM_KEY, k.offset.get())));
+        }
         let mut exts = std::mem::take(&mut self.exts);
         exts.sort_unstable_by_key(|e| (e.devid, e.physical));
         let ext_key = |e: &DevExt| key_value(e.devid, DEV_EXTENT_KEY, e.physical);

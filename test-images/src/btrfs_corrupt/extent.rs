@@ -3,7 +3,7 @@
 
 use super::image::{add64, missing, put32, put64, Get, Img, Key};
 use super::{row, Base, Corruption, Error, Family};
-use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
+use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, DEV_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
 use ondisk_layouts::btrfs::items::{BlockGroupItem, ExtentDataRef, ExtentInlineRef, ExtentItem, FileExtentItem};
 use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 use ondisk_layouts::btrfs::tree::Header;
@@ -227,6 +227,13 @@ pub(super) fn rows() -> Vec<Corruption> {
             i.edit_item(&dev, |d| put64(d, offset_of!(DevItem, total_bytes), total))?;
             i.edit_super(|b| put64(b, offset_of!(SuperBlock, dev_item) + offset_of!(DevItem, total_bytes), total))
         }),
+        row("dev-item-objectid", Devices, Base::MkfsFiles, &["btrfs.dev_item_key=1:error"], |i| {
+            let it = i.find("the device item", |v| is_type(v, 3, "DEV_ITEM"))?;
+            let devid = it.u("key.offset")?;
+            i.edit_key(&it, Key { objectid: 255, ty: DEV_ITEM_KEY, offset: devid })
+        })
+        .exact()
+        .why("the device item keyed under objectid 255: the kernel's tree-checker refuses the chunk tree leaf, btrfs check no longer counts it as a device (\"super num devices mismatch, have 1 expect 0\"); here it still describes device 1 to the other checks, so the one fault is one finding (found by the differential fuzz)"),
         row("dev-item-fsid", Devices, Base::MkfsFiles, &["btrfs.dev_item_fsid=1:error"], |i| {
             i.edit_item(&i.find("the device item", |v| is_type(v, 3, "DEV_ITEM"))?, |d| d[offset_of!(DevItem, fsid) + 4] ^= 0xff)
         })
