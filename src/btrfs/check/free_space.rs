@@ -305,11 +305,12 @@ impl FreeSpace {
             );
         }
         self.infos.sort_unstable_by_key(|i| (i.start, i.len));
-        // Items: overlaps among all of them, in start order.
+        // Items: each against the one before it in start order. (Against the furthest end
+        // seen, one item with a wild length would make every later item an overlap.)
         let mut items: Vec<(Range, bool)> = self.extents.iter().map(|r| (*r, false)).chain(self.bitmap_items.iter().map(|r| (*r, true))).collect();
         items.sort_unstable();
-        let mut prev_end = 0;
-        for &((s, e), _) in &items {
+        for pair in items.windows(2) {
+            let (((_, prev_end), _), ((s, e), _)) = (pair[0], pair[1]);
             if s < prev_end {
                 report.push(
                     Finding::new(&FREE_SPACE_OVERLAP, format!("free space item {s}-{e} overlaps the one before (ending at {prev_end})"))
@@ -317,7 +318,6 @@ impl FreeSpace {
                         .at("tree", tree),
                 );
             }
-            prev_end = prev_end.max(e);
         }
         ranges::merge(&mut self.bitmap_runs);
         let mut with_info = vec![false; self.bgs.len()];
