@@ -53,6 +53,7 @@ const ONDISK_ALONE: &[(&str, &str)] = &[
     ("btrfs.super_flags", "superblock flags the kernel does not know, or a compat_ro feature without those it requires: the kernel refuses to mount; btrfs check 6.2 opens it"),
     ("btrfs.dev_extent_mismatch", "a dev extent naming another chunk_offset than its stripe's chunk: the kernel's mount-time check (btrfs_verify_dev_extents) finds no chunk for it and fails the mount; btrfs check 6.2 exits 0"),
     ("btrfs.free_space_overlap", "free space tree extents overlapping (a length gone wild): the kernel would hand the same space out twice; btrfs check 6.2 exits 0"),
+    ("btrfs.block_group_bad", "a block group item breaking the tree-checker's rules (a chunk_objectid other than 256, and the like): the kernel refuses the leaf; btrfs check 6.2 exits 0"),
     ("btrfs.root_dir_bad", "the data relocation tree's root directory with a broken \"..\" ref: btrfs check 6.2 does not check that directory"),
 ];
 
