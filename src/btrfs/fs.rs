@@ -11,9 +11,6 @@ use ondisk_layouts::btrfs::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
-/// `BTRFS_STRIPE_LEN`: the stripe length of every chunk.
-const STRIPE_LEN: u64 = 64 << 10;
-
 /// One device of the filesystem as found among the paths.
 pub struct FsDevice<'a> {
     pub devid: u64,
@@ -398,6 +395,13 @@ impl<'a> Filesystem<'a> {
         }
     }
 
+    /// The uuid every tree block header and device's dev_item carry: metadata_uuid with the
+    /// METADATA_UUID feature (an fsid changed without rewriting the metadata), else the fsid.
+    pub fn metadata_uuid(&self) -> [u8; 16] {
+        let sb = self.sb.sb();
+        if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid }
+    }
+
     /// Devids named by chunk stripes that are not among the devices given.
     pub fn missing_devids(&self) -> Vec<u64> {
         if self.metadump.is_some() {
@@ -530,6 +534,7 @@ impl Filesystem<'_> {
 
 /// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
 const READ_AHEAD_RUN: u64 = 2 << 20;
+
 /// Two members claiming one devid: the same file named twice is the caller's mistake; two
 /// different files (an image copied, or a devid overwritten) are a set the filesystem cannot be
 /// read from.

@@ -227,7 +227,7 @@ impl Family for Devices {
         }
         // Each device's superblock says which filesystem it belongs to in dev_item.fsid: the
         // metadata uuid (the kernel refuses a mismatch, btrfs_validate_super).
-        let metadata_uuid = if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid };
+        let metadata_uuid = cx.fs.metadata_uuid();
         // A device item naming another filesystem is a seed device's (read_one_dev opens the
         // seed filesystem by that fsid); a seed that is not there is a device the kernel cannot
         // find, as is any other fsid.

@@ -90,31 +90,28 @@ impl Family for Features {
     fn finish(&mut self, cx: &Cx, report: &mut Report) {
         let sb = cx.fs.sb.sb();
         let (incompat, compat_ro) = (sb.incompat_flags.get(), sb.compat_ro_flags.get());
-        for u in Use::ALL {
-            let n = self.seen[u as usize];
-            let (what, flag, declared, sev) = u.declared(incompat, compat_ro);
-            if n > 0 && !declared {
+        let mut undeclared = |n: u64, what: &str, flag: &'static str, sev: Severity| {
+            if n > 0 {
                 report.push(Finding::new(&FEATURE_UNDECLARED, format!("{n} {what}, but the superblock lacks {flag}")).severity(sev).ctx("feature", flag).ctx("count", n));
+            }
+        };
+        for u in Use::ALL {
+            let (what, flag, declared, sev) = u.declared(incompat, compat_ro);
+            if !declared {
+                undeclared(self.seen[u as usize], what, flag, sev);
             }
         }
         // Chunk profiles and types, from the chunk map the filesystem was opened with.
-        let mut profiles = [(0u64, BLOCK_GROUP_RAID5 | BLOCK_GROUP_RAID6, FEATURE_INCOMPAT_RAID56, "RAID5/6 chunks", "incompat RAID56", Severity::Warning),
-            (0, BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4, FEATURE_INCOMPAT_RAID1C34, "RAID1C3/4 chunks", "incompat RAID1C34", Severity::Warning)];
-        let mut mixed = 0u64;
-        for c in cx.fs.chunks.chunks() {
-            for p in profiles.iter_mut() {
-                p.0 += u64::from(c.type_ & p.1 != 0);
-            }
-            mixed += u64::from(c.type_ & BLOCK_GROUP_DATA != 0 && c.type_ & BLOCK_GROUP_METADATA != 0);
+        let count = |f: &dyn Fn(u64) -> bool| cx.fs.chunks.chunks().filter(|c| f(c.type_)).count() as u64;
+        if incompat & FEATURE_INCOMPAT_RAID56 == 0 {
+            undeclared(count(&|t| t & (BLOCK_GROUP_RAID5 | BLOCK_GROUP_RAID6) != 0), "RAID5/6 chunks", "incompat RAID56", Severity::Warning);
         }
-        for (n, _, bit, what, flag, sev) in profiles {
-            if n > 0 && incompat & bit == 0 {
-                report.push(Finding::new(&FEATURE_UNDECLARED, format!("{n} {what}, but the superblock lacks {flag}")).severity(sev).ctx("feature", flag).ctx("count", n));
-            }
+        if incompat & FEATURE_INCOMPAT_RAID1C34 == 0 {
+            undeclared(count(&|t| t & (BLOCK_GROUP_RAID1C3 | BLOCK_GROUP_RAID1C4) != 0), "RAID1C3/4 chunks", "incompat RAID1C34", Severity::Warning);
         }
-        if mixed > 0 && incompat & FEATURE_INCOMPAT_MIXED_GROUPS == 0 {
-            report.push(Finding::new(&FEATURE_UNDECLARED, format!("{mixed} DATA|METADATA chunks, but the superblock lacks incompat MIXED_GROUPS"))
-                .ctx("feature", "incompat MIXED_GROUPS").ctx("count", mixed));
+        if incompat & FEATURE_INCOMPAT_MIXED_GROUPS == 0 {
+            let mixed = count(&|t| t & BLOCK_GROUP_DATA != 0 && t & BLOCK_GROUP_METADATA != 0);
+            undeclared(mixed, "DATA|METADATA chunks", "incompat MIXED_GROUPS", Severity::Error);
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod root_refs;
 pub mod qgroup;
 pub mod kinds;
 mod ranges;
+mod root_items;
 mod superblock;
 mod tree_block;
 pub mod walker;

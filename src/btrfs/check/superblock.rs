@@ -64,12 +64,11 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
     flags(used, report);
     for (name, g) in [("chunk_root_generation", used.chunk_root_generation.get()), ("uuid_tree_generation", used.uuid_tree_generation.get())] {
         if g > gen {
-            // Both only warn: the kernel calls a chunk root generation ahead of the
+            // Both only warn (the kind's severity): the kernel calls a chunk root generation ahead of the
             // superblock's "suspicious" and mounts (a real mismatch with the chunk root block
             // is a transid_mismatch), and rescans the UUID tree whenever uuid_tree_generation
             // is not the superblock's generation.
             report.push(Finding::new(&SUPER_ROOT_GENERATION, format!("superblock {name} {g} is newer than its generation {gen}"))
-                .severity(Severity::Warning)
                 .ctx("field", name).ctx("found", g).ctx("expected_max", gen));
         }
     }

@@ -8,10 +8,10 @@ use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::names::key_text;
 use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::tree::{BACKREF_REV_SHIFT, HEADER_SIZE, MAX_LEVEL};
+use ondisk_layouts::btrfs::{DiskKey, Item};
 
 /// `BTRFS_MIXED_BACKREF_REV`: the backref revision of every block written since 2.6.31.
 const MIXED_BACKREF_REV: u64 = 1;
-use ondisk_layouts::btrfs::{DiskKey, Item, FEATURE_INCOMPAT_METADATA_UUID};
 
 /// What the pointer (or root item, or superblock field) leading to a block expects of it.
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +63,7 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
             .ctx("expected", b.bytenr).ctx("found", h.bytenr.get()));
         return false;
     }
-    let sb = fs.sb.sb();
-    let fsid = if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid };
+    let fsid = fs.metadata_uuid();
     if h.fsid != fsid {
         report.push(finding(&TREE_BLOCK_FSID, b, e, format!("block {} has fsid {}", b.bytenr, crate::detect::uuid_text(&h.fsid)))
             .ctx("expected", crate::detect::uuid_text(&fsid)).ctx("found", crate::detect::uuid_text(&h.fsid)));

@@ -16,9 +16,11 @@
 //! blocks come next.
 
 use super::kinds::*;
+use super::root_items;
 use super::tree_block::{self, Expect};
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::findings::{Finding, Report};
+use ondisk_layouts::btrfs::items::RootItem;
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
@@ -369,7 +371,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
         self.walk_tree(&root, &mut roots);
         // Only a root tree walked without damage shows which root items are missing.
         if self.errors() == errors_before {
-            self.check_required_roots(&roots);
+            root_items::check_required(sb, &roots, self.report);
         }
         if sb.log_root.get() != 0 {
             self.report.push(
@@ -392,6 +394,11 @@ impl<'a> Walker<'_, '_, 'a, '_> {
         for r in std::mem::take(&mut roots) {
             self.walk_tree(&r, &mut Vec::new());
         }
+    }
+
+    /// Error findings so far.
+    fn errors(&self) -> usize {
+        self.report.findings.iter().filter(|f| f.severity == crate::findings::Severity::Error).count()
     }
 
     fn emit(&mut self, ev: Event<'a>) {
@@ -531,12 +538,12 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                         continue;
                     }
                     let Ok(data) = block.node.item_data(item) else { continue };
+                    let r = crate::btrfs::items::root_item(data);
                     if root.tree == ROOT_TREE_OBJECTID {
-                        self.check_root_item_key(bytenr, &item.key);
-                        self.check_root_dirid(bytenr, &item.key, data);
+                        root_items::check(self.cx.fs.sb.sb(), bytenr, &item.key, r.as_ref(), self.report);
                     }
-                    if let Some(r) = tree_of_root_item(root.tree, &item.key, data) {
-                        roots.push(r);
+                    if let Some(r) = r {
+                        roots.push(tree_of_root_item(root.tree, &item.key, &r));
                     }
                 }
             }
@@ -546,100 +553,13 @@ impl<'a> Walker<'_, '_, 'a, '_> {
     }
 }
 
-impl Walker<'_, '_, '_, '_> {
-    /// The kernel finds the trees it needs once per filesystem by the exact key (objectid,
-    /// ROOT_ITEM, 0) (`btrfs_read_tree_root`, the global roots); a root item of one of them at
-    /// another offset is a tree the kernel does not find. Subvolume, relocation and log root
-    /// items carry meaningful offsets, and extent-tree-v2 numbers its global roots by it.
-    fn check_root_item_key(&mut self, leaf: u64, key: &DiskKey) {
-        const BY_OFFSET_ZERO: [u64; 8] = [
-            EXTENT_TREE_OBJECTID,
-            DEV_TREE_OBJECTID,
-            CSUM_TREE_OBJECTID,
-            QUOTA_TREE_OBJECTID,
-            UUID_TREE_OBJECTID,
-            FREE_SPACE_TREE_OBJECTID,
-            BLOCK_GROUP_TREE_OBJECTID,
-            RAID_STRIPE_TREE_OBJECTID,
-        ];
-        let v2 = self.cx.fs.sb.sb().incompat_flags.get() & FEATURE_INCOMPAT_EXTENT_TREE_V2 != 0;
-        let (tree, offset) = (key.objectid.get(), key.offset.get());
-        if BY_OFFSET_ZERO.contains(&tree) && offset != 0 && !v2 {
-            // Without its quota tree the kernel mounts with quotas off; without its UUID tree
-            // it builds a new one (the old one's blocks leak). The others fail the mount.
-            let sev = if tree == QUOTA_TREE_OBJECTID || tree == UUID_TREE_OBJECTID { crate::findings::Severity::Warning } else { crate::findings::Severity::Error };
-            self.report.push(
-                Finding::new(&ROOT_ITEM_OFFSET, format!("root item of tree {tree} at key offset {offset}: the kernel looks it up at offset 0 and does not find it"))
-                    .severity(sev)
-                    .at("logical", leaf)
-                    .at("tree", ROOT_TREE_OBJECTID)
-                    .at("key", super::key_value(tree, ROOT_ITEM_KEY, offset))
-                    .ctx("found", offset),
-            );
-        }
-    }
-}
-
-impl Walker<'_, '_, '_, '_> {
-    /// A subvolume's root item names its root directory, always FIRST_FREE_OBJECTID (256);
-    /// btrfs check looks the directory up by it.
-    fn check_root_dirid(&mut self, leaf: u64, key: &DiskKey, data: &[u8]) {
-        let tree = key.objectid.get();
-        let Some(r) = crate::btrfs::items::root_item(data) else { return };
-        if is_subvolume(tree) && r.root_dirid.get() != FIRST_FREE_OBJECTID {
-            self.report.push(
-                Finding::new(&super::inode::ROOT_DIR, format!("root {tree} root dir {} is not {FIRST_FREE_OBJECTID} (its root item's root_dirid)", r.root_dirid.get()))
-                    .at("logical", leaf)
-                    .at("tree", tree)
-                    .ctx("expected", FIRST_FREE_OBJECTID)
-                    .ctx("found", r.root_dirid.get()),
-            );
-        }
-    }
-
-    fn errors(&self) -> usize {
-        self.report.findings.iter().filter(|f| f.severity == crate::findings::Severity::Error).count()
-    }
-
-    /// The trees the kernel cannot mount without (`btrfs_read_roots`, `open_ctree`): the
-    /// extent, device and csum trees, FS_TREE, the data relocation tree, and the free space and
-    /// block group trees when their compat_ro bits say they exist.
-    fn check_required_roots(&mut self, roots: &[TreeRoot]) {
-        let sb = self.cx.fs.sb.sb();
-        let (incompat, compat_ro) = (sb.incompat_flags.get(), sb.compat_ro_flags.get());
-        let mut required = vec![
-            (DEV_TREE_OBJECTID, "device"),
-            (FS_TREE_OBJECTID, "FS_TREE"),
-            (DATA_RELOC_TREE_OBJECTID, "data relocation"),
-        ];
-        if incompat & FEATURE_INCOMPAT_EXTENT_TREE_V2 == 0 {
-            required.extend([(EXTENT_TREE_OBJECTID, "extent"), (CSUM_TREE_OBJECTID, "csum")]);
-        }
-        if compat_ro & FEATURE_COMPAT_RO_FREE_SPACE_TREE != 0 {
-            required.push((FREE_SPACE_TREE_OBJECTID, "free space"));
-        }
-        if compat_ro & FEATURE_COMPAT_RO_BLOCK_GROUP_TREE != 0 {
-            required.push((BLOCK_GROUP_TREE_OBJECTID, "block group"));
-        }
-        for (tree, name) in required {
-            if !roots.iter().any(|r| r.tree == tree) {
-                self.report.push(
-                    Finding::new(&ROOT_MISSING, format!("the root tree has no root item for the {name} tree ({tree}): the kernel cannot mount without it"))
-                        .at("tree", tree),
-                );
-            }
-        }
-    }
-}
-
 /// `a <= b` in key order (objectid, type, offset).
 fn key_le(a: &DiskKey, b: &DiskKey) -> bool {
     (a.objectid.get(), a.type_, a.offset.get()) <= (b.objectid.get(), b.type_, b.offset.get())
 }
 
 /// The tree a root item points to, with what is left of it when it is being dropped.
-fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoot> {
-    let r = crate::btrfs::items::root_item(data)?;
+fn tree_of_root_item(in_tree: u64, key: &DiskKey, r: &RootItem) -> TreeRoot {
     let (bytenr, level, generation, refs) = (r.bytenr.get(), r.level, r.generation.get(), r.refs.get());
     let is_log = in_tree == TREE_LOG_OBJECTID;
     // A deleted subvolume (refs 0) whose drop has begun (drop_progress set) holds only what
@@ -649,7 +569,7 @@ fn tree_of_root_item(in_tree: u64, key: &DiskKey, data: &[u8]) -> Option<TreeRoo
     let dropping = refs == 0 && !is_log && is_subvolume(key.objectid.get()) && r.drop_progress.objectid.get() != 0;
     let drop = dropping.then_some((r.drop_progress, r.drop_level));
     let tree = if is_log { TREE_LOG_OBJECTID } else { key.objectid.get() };
-    Some(TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key), drop })
+    TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key), drop }
 }
 
 #[cfg(test)]
