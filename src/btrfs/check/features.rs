@@ -4,7 +4,9 @@
 //! structure in use without its bit is read wrongly: without BLOCK_GROUP_TREE the kernel looks
 //! for block groups in the extent tree and finds none; without SKINNY_METADATA it looks up tree
 //! blocks' extent items by EXTENT_ITEM key and misses the METADATA_ITEMs; a DATA|METADATA chunk
-//! without MIXED_GROUPS fails the tree-checker. Those are errors. RAID5/6 and RAID1C3/4 chunks,
+//! without MIXED_GROUPS fails the tree-checker; an owner ref (simple quotas) without SIMPLE_QUOTA
+//! is an invalid inline ref to the kernel, which aborts the transaction that frees the extent.
+//! Those are errors. RAID5/6 and RAID1C3/4 chunks,
 //! extended inode refs, LZO/ZSTD extents and verity items without their bit are read correctly by
 //! a current kernel (which sets the missing RAID bits itself), but a kernel that predates the
 //! feature would mount the filesystem and misread it: warnings.
@@ -16,12 +18,16 @@ use ondisk_layouts::btrfs::*;
 
 crate::declare_kinds! {
     FEATURE_UNDECLARED = "btrfs.feature_undeclared", Error,
-        "the filesystem uses a feature its superblock does not declare: a block group tree, skinny metadata items or mixed block groups (errors: the kernel misreads them); RAID5/6, RAID1C3/4, extended inode refs, LZO/ZSTD extents or verity items (warnings: an older kernel would misread them)";
+        "the filesystem uses a feature its superblock does not declare: a block group tree, skinny metadata items, mixed block groups or simple quotas' owner refs (errors: the kernel misreads them); RAID5/6, RAID1C3/4, extended inode refs, LZO/ZSTD extents, verity items or a quota status in simple mode (warnings: an older kernel would misread them)";
 }
 
 /// `BTRFS_VERITY_DESC_ITEM_KEY` and `BTRFS_VERITY_MERKLE_ITEM_KEY`.
 const VERITY_DESC_ITEM_KEY: u8 = 36;
 const VERITY_MERKLE_ITEM_KEY: u8 = 37;
+/// An extent item's flags, and where a data extent's inline refs start (after refs,
+/// generation and flags).
+const EXTENT_FLAGS: usize = 16;
+const EXTENT_ITEM_SIZE: usize = 24;
 /// The compression byte of a file extent item, and its LZO and ZSTD values.
 const FILE_EXTENT_COMPRESSION: usize = 16;
 const COMPRESS_LZO: u8 = 2;
@@ -36,10 +42,11 @@ enum Use {
     Lzo,
     Zstd,
     Verity,
+    OwnerRef,
 }
 
 impl Use {
-    const ALL: [Use; 6] = [Use::BlockGroupTree, Use::SkinnyMetadata, Use::ExtendedIref, Use::Lzo, Use::Zstd, Use::Verity];
+    const ALL: [Use; 7] = [Use::BlockGroupTree, Use::SkinnyMetadata, Use::ExtendedIref, Use::Lzo, Use::Zstd, Use::Verity, Use::OwnerRef];
 
     /// (what, flag name, declared, severity when undeclared)
     fn declared(self, incompat: u64, compat_ro: u64) -> (&'static str, &'static str, bool, Severity) {
@@ -51,6 +58,7 @@ impl Use {
             Use::Lzo => ("LZO-compressed file extents", "incompat COMPRESS_LZO", i(FEATURE_INCOMPAT_COMPRESS_LZO), Severity::Warning),
             Use::Zstd => ("ZSTD-compressed file extents", "incompat COMPRESS_ZSTD", i(FEATURE_INCOMPAT_COMPRESS_ZSTD), Severity::Warning),
             Use::Verity => ("verity items", "compat_ro VERITY", compat_ro & FEATURE_COMPAT_RO_VERITY != 0, Severity::Warning),
+            Use::OwnerRef => ("data extents with an owner ref (simple quotas)", "incompat SIMPLE_QUOTA", i(FEATURE_INCOMPAT_SIMPLE_QUOTA), Severity::Error),
         }
     }
 }
@@ -75,6 +83,14 @@ impl Family for Features {
         let used = match (root.tree, key.type_) {
             (BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) => Use::BlockGroupTree,
             (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => Use::SkinnyMetadata,
+            // Simple quotas put the owner ref first, before the data ref (a tree block's extent
+            // item has its key there instead).
+            (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY)
+                if crate::le::u64_at(data, EXTENT_FLAGS).is_some_and(|f| f & ondisk_layouts::btrfs::items::EXTENT_FLAG_DATA != 0)
+                    && data.get(EXTENT_ITEM_SIZE) == Some(&EXTENT_OWNER_REF_KEY) =>
+            {
+                Use::OwnerRef
+            }
             (_, INODE_EXTREF_KEY) => Use::ExtendedIref,
             (_, VERITY_DESC_ITEM_KEY | VERITY_MERKLE_ITEM_KEY) => Use::Verity,
             (_, EXTENT_DATA_KEY) => match data.get(FILE_EXTENT_COMPRESSION) {

@@ -486,6 +486,18 @@ impl Family for Qgroups {
         }
         let status = self.check_items(report);
         let flags = status.map_or(0, |s| s.flags);
+        if flags & QGROUP_STATUS_FLAG_SIMPLE_MODE != 0 && !self.simple {
+            // Left by `quota enable --simple` on kernels before 6.13, which committed the status
+            // before setting the bit: such a kernel mounts it in simple mode (one with assertions
+            // stops on it), a kernel without simple quotas counts as full qgroups and goes wrong.
+            report.push(
+                Finding::new(&super::features::FEATURE_UNDECLARED, "the quota status is in SIMPLE_MODE, but the superblock lacks incompat SIMPLE_QUOTA".to_string())
+                    .severity(Severity::Warning)
+                    .at("tree", QUOTA_TREE_OBJECTID)
+                    .ctx("feature", "incompat SIMPLE_QUOTA")
+                    .ctx("flags", flags),
+            );
+        }
         if flags & (QGROUP_STATUS_FLAG_INCONSISTENT | QGROUP_STATUS_FLAG_RESCAN) != 0 {
             let why = if flags & QGROUP_STATUS_FLAG_RESCAN != 0 {
                 "a qgroup rescan is running"

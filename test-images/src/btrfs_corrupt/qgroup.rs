@@ -5,7 +5,8 @@
 
 use super::image::{add64, le64, missing, put32, put64, put_key, Get, Img, Key};
 use super::{row, Base, Corruption, Error, Family};
-use ondisk_layouts::btrfs::consts::{INODE_ITEM_KEY, QGROUP_INFO_KEY, QGROUP_LIMIT_KEY, QGROUP_RELATION_KEY};
+use ondisk_layouts::btrfs::consts::{FEATURE_INCOMPAT_SIMPLE_QUOTA, INODE_ITEM_KEY, QGROUP_INFO_KEY, QGROUP_LIMIT_KEY, QGROUP_RELATION_KEY};
+use ondisk_layouts::btrfs::superblock::SuperBlock;
 use ondisk_layouts::btrfs::items::{QgroupInfoItem, QgroupStatusItem, RootItem, QGROUP_LEVEL_SHIFT, QGROUP_STATUS_FLAG_INCONSISTENT};
 use serde_json::Value;
 use std::mem::{offset_of, size_of};
@@ -129,6 +130,13 @@ pub(super) fn rows() -> Vec<Corruption> {
             Ok(())
         })
         .why("simple quotas keep a deleted subvolume's qgroup while extents it owns live on: an orphan is only info; subvolume 256 lacks a qgroup and 0/257 (owning nothing) is charged wrongly"),
+        row("squota-incompat-bit-cleared", Qgroup, Base::KSquota, &["btrfs.feature_undeclared=2:error", "btrfs.qgroup_not_verified=1:info"], |i| {
+            super::superblock::super64(i, offset_of!(SuperBlock, incompat_flags), |f| f & !FEATURE_INCOMPAT_SIMPLE_QUOTA)?;
+            i.expect_every("btrfs.feature_undeclared", "context.feature", "incompat SIMPLE_QUOTA");
+            Ok(())
+        })
+        .totals(1, 1)
+        .why("without the SIMPLE_QUOTA bit the kernel takes the 94 data extents' owner refs for invalid inline refs and aborts the transaction that frees one (error); the status's SIMPLE_MODE without the bit is what `quota enable --simple` left before kernel 6.13, which committed the status first: a warning (that kernel mounts it in simple mode, one without simple quotas counts wrongly); the counts are not compared"),
     ];
     rows.into_iter().map(Corruption::exact).collect()
 }

@@ -8,7 +8,7 @@ use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 use std::mem::offset_of;
 
 /// Sets `field` to `f(its value)` in every superblock copy.
-fn super64(i: &Img, field: usize, f: impl Fn(u64) -> u64) -> Result<(), Error> {
+pub(super) fn super64(i: &Img, field: usize, f: impl Fn(u64) -> u64) -> Result<(), Error> {
     i.edit_super(|b| {
         let v = f(le64(b, field));
         put64(b, field, v)
