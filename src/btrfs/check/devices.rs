@@ -8,7 +8,9 @@ use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::superblock::DevItem;
 use ondisk_layouts::btrfs::*;
+use zerocopy::FromBytes;
 use std::collections::BTreeMap;
 
 crate::declare_kinds! {
@@ -92,12 +94,9 @@ impl Family for Devices {
                     self.bad_keys.push(*key);
                 }
                 self.dev_items += 1;
-                // btrfs_dev_item: devid 0, total_bytes 8, bytes_used 16, uuid at 66.
-                if let (Some(total_bytes), Some(bytes_used), Some(u), Some(f)) = (u64_at(data, 8), u64_at(data, 16), data.get(66..82), data.get(82..98)) {
-                    let (mut uuid, mut fsid) = ([0u8; 16], [0u8; 16]);
-                    uuid.copy_from_slice(u);
-                    fsid.copy_from_slice(f);
-                    self.devs.entry(key.offset.get()).or_insert(DevRec { total_bytes, bytes_used, uuid, fsid });
+                if let Ok((d, _)) = DevItem::ref_from_prefix(data) {
+                    let rec = DevRec { total_bytes: d.total_bytes.get(), bytes_used: d.bytes_used.get(), uuid: d.uuid, fsid: d.fsid };
+                    self.devs.entry(key.offset.get()).or_insert(rec);
                 }
             }
             (DEV_TREE_OBJECTID, DEV_EXTENT_KEY) => {

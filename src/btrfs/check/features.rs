@@ -6,30 +6,27 @@
 //! blocks' extent items by EXTENT_ITEM key and misses the METADATA_ITEMs; a DATA|METADATA chunk
 //! without MIXED_GROUPS fails the tree-checker; an owner ref (simple quotas) without SIMPLE_QUOTA
 //! is an invalid inline ref to the kernel, which aborts the transaction that frees the extent.
-//! Those are errors. RAID5/6 and RAID1C3/4 chunks,
-//! extended inode refs, LZO/ZSTD extents and verity items without their bit are read correctly by
-//! a current kernel (which sets the missing RAID bits itself), but a kernel that predates the
-//! feature would mount the filesystem and misread it: warnings.
+//! Those are errors. RAID5/6 and RAID1C3/4 chunks, extended inode refs, LZO/ZSTD extents and
+//! verity items without their bit are read correctly by a current kernel (which sets the missing
+//! RAID bits itself), but a kernel that predates the feature would mount the filesystem and
+//! misread it: warnings. So is a quota status in simple mode without SIMPLE_QUOTA (reported by
+//! the quota group family, which reads the status item).
 
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};
+use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, EXTENT_FLAG_DATA};
 use ondisk_layouts::btrfs::*;
+use zerocopy::FromBytes;
 
 crate::declare_kinds! {
     FEATURE_UNDECLARED = "btrfs.feature_undeclared", Error,
         "the filesystem uses a feature its superblock does not declare: a block group tree, skinny metadata items, mixed block groups or simple quotas' owner refs (errors: the kernel misreads them); RAID5/6, RAID1C3/4, extended inode refs, LZO/ZSTD extents, verity items or a quota status in simple mode (warnings: an older kernel would misread them)";
 }
 
-/// `BTRFS_VERITY_DESC_ITEM_KEY` and `BTRFS_VERITY_MERKLE_ITEM_KEY`.
-const VERITY_DESC_ITEM_KEY: u8 = 36;
-const VERITY_MERKLE_ITEM_KEY: u8 = 37;
-/// An extent item's flags, and where a data extent's inline refs start (after refs,
-/// generation and flags).
-const EXTENT_FLAGS: usize = 16;
-const EXTENT_ITEM_SIZE: usize = 24;
-/// The compression byte of a file extent item, and its LZO and ZSTD values.
-const FILE_EXTENT_COMPRESSION: usize = 16;
+/// The compression byte of a file extent item (inline ones too, which are shorter than the
+/// whole struct), and its LZO and ZSTD values.
+const FILE_EXTENT_COMPRESSION: usize = std::mem::offset_of!(FileExtentItem, compression);
 const COMPRESS_LZO: u8 = 2;
 const COMPRESS_ZSTD: u8 = 3;
 
@@ -85,12 +82,10 @@ impl Family for Features {
             (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => Use::SkinnyMetadata,
             // Simple quotas put the owner ref first, before the data ref (a tree block's extent
             // item has its key there instead).
-            (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY)
-                if crate::le::u64_at(data, EXTENT_FLAGS).is_some_and(|f| f & ondisk_layouts::btrfs::items::EXTENT_FLAG_DATA != 0)
-                    && data.get(EXTENT_ITEM_SIZE) == Some(&EXTENT_OWNER_REF_KEY) =>
-            {
-                Use::OwnerRef
-            }
+            (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY) => match ExtentItem::ref_from_prefix(data) {
+                Ok((ei, refs)) if ei.flags.get() & EXTENT_FLAG_DATA != 0 && refs.first() == Some(&EXTENT_OWNER_REF_KEY) => Use::OwnerRef,
+                _ => return,
+            },
             (_, INODE_EXTREF_KEY) => Use::ExtendedIref,
             (_, VERITY_DESC_ITEM_KEY | VERITY_MERKLE_ITEM_KEY) => Use::Verity,
             (_, EXTENT_DATA_KEY) => match data.get(FILE_EXTENT_COMPRESSION) {
