@@ -26,7 +26,6 @@ use ondisk_layouts::btrfs::*;
 use std::collections::hash_map::Entry;
 use super::fast_hash::{FastMap, FastSet};
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use zerocopy::FromBytes;
 
 crate::declare_kinds! {
@@ -137,12 +136,12 @@ fn valid_mode(mode: u32) -> bool {
 }
 
 /// A 64-bit digest of a name: names are matched across items by (inode, dir, digest), never
-/// stored. SipHash with fixed keys: deterministic, and a collision between two different names
-/// of one inode in one directory is not a practical concern.
+/// stored. XXH64 with a fixed seed: deterministic, and a collision between two different names
+/// of one inode in one directory is not a practical concern (nor is it with any fixed-key
+/// 64-bit hash: a birthday search finds one either way). It runs three times per name; for
+/// the names of the benchmark image it takes a third of SipHash's instructions.
 fn name_digest(name: &[u8]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    name.hash(&mut h);
-    h.finish()
+    xxhash_rust::xxh64::xxh64(name, 0)
 }
 
 
