@@ -862,7 +862,11 @@ impl Inodes {
         let tree = self.tree;
         // Findings of the end of a tree, sorted by (inode, dir, index) for a stable report.
         let mut out: Vec<((u64, u64, u64), Finding)> = Vec::new();
-        let names = std::mem::take(&mut st.names);
+        // The names in a fixed order, not the map's (its hasher is seeded per process): which
+        // of two names of one missing inode reports it, and the order of findings that tie on
+        // (inode, dir, index), must not change from run to run.
+        let mut names: Vec<(NameKey, NameRec)> = std::mem::take(&mut st.names).into_iter().collect();
+        names.sort_unstable_by_key(|(k, r)| (k.target, k.dir, r.index, k.digest, k.subvol));
         for (k, r) in &names {
             let mut push = |kind: &'static Kind, what: String| {
                 out.push(((k.target, k.dir, r.index), self.name_finding(kind, k, r, what)));
