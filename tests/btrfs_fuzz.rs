@@ -48,18 +48,24 @@ fn fuzz(base: Base, seed: u64, rounds: usize) {
 }
 
 /// `check --check-data-csum`, `dump` and `stats` on `paths`: each must end on its own, in time,
-/// with an exit code it documents. Returns the check's exit code.
+/// with an exit code it documents. The check runs twice and must print the same findings in the
+/// same order both times: its hash maps are seeded anew in every process, and a CI assertion
+/// or a diff between two runs must never see their order. Returns the check's exit code.
 fn survives(paths: &[std::path::PathBuf], what: &str) -> Option<i32> {
+    const CHECK: &[&str] = &["check", "--check-data-csum", "--json"];
     let mut check = None;
-    for args in [&["check", "--check-data-csum"][..], &["dump"][..], &["stats"][..]] {
+    for args in [CHECK, &["dump"][..], &["stats"][..], CHECK] {
         let run = common::run_with_timeout(Command::new(common::ondisk()).args(args).args(paths), Duration::from_secs(120));
         assert!(!run.timed_out, "{what}: {args:?} hung");
         assert!(run.code.is_some_and(|c| [0, 4, 8].contains(&c)), "{what}: {args:?} exit {:?}\n{}", run.code, run.stderr);
         if args[0] == "check" {
-            check = run.code;
+            if let Some((code, stdout)) = &check {
+                assert_eq!((code, stdout), (&run.code, &run.stdout), "{what}: two runs of check differ");
+            }
+            check = Some((run.code, run.stdout));
         }
     }
-    check
+    check.and_then(|(code, _)| code)
 }
 
 #[test]
