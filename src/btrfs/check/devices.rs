@@ -4,6 +4,7 @@
 //! check 6.2 prints it and exits 0; it is an error here, since nothing can read that stripe).
 
 use super::key_value;
+use super::zoned;
 use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
@@ -166,6 +167,8 @@ impl Family for Devices {
                 }
             }
         }
+        let layout: Vec<zoned::Extent> = exts.iter().map(|e| (e.devid, e.physical, e.length)).collect();
+        zoned::check(cx.fs.sb.sb().incompat_flags.get(), &layout, cx.fs.chunks.chunks().map(|c| (c.logical, c.length)), report);
         let mut used: BTreeMap<u64, u64> = BTreeMap::new();
         let mut prev: Option<DevExt> = None;
         for (e, &m) in exts.iter().zip(&matched) {

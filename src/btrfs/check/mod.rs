@@ -22,6 +22,7 @@ mod ranges;
 mod root_items;
 mod superblock;
 mod tree_block;
+mod zoned;
 pub mod walker;
 
 use super::fs::Filesystem;
@@ -37,6 +38,7 @@ pub fn all_kinds() -> Vec<&'static Kind> {
         .chain(extent::ALL)
         .chain(block_group::ALL)
         .chain(devices::ALL)
+        .chain(zoned::ALL)
         .chain(inode::ALL)
         .chain(csum::ALL)
         .chain(free_space::ALL)

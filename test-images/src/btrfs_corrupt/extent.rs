@@ -3,7 +3,7 @@
 
 use super::image::{add64, missing, put32, put64, Get, Img, Key};
 use super::{row, Base, Corruption, Error, Family};
-use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, DEV_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
+use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, DEV_EXTENT_KEY, DEV_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
 use ondisk_layouts::btrfs::items::{BlockGroupItem, ExtentDataRef, ExtentInlineRef, ExtentItem, FileExtentItem};
 use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 use ondisk_layouts::btrfs::tree::Header;
@@ -255,6 +255,18 @@ pub(super) fn rows() -> Vec<Corruption> {
             }),
         )
         .why("a stripe names devid 7, which has no device item: btrfs check 6.2 prints it and exits 0, here it is an error; the stripe then has no dev extent, the devid 1 dev extent no chunk, and device 7 was not given (a warning)"),
+        row("zoned-dev-extent-unaligned", Devices, Base::MkfsZoned, &["btrfs.zoned_unaligned=1:error"], |i| {
+            // The data chunk moves 1 MiB up the device, its stripe and dev extent together: the
+            // chunk is empty and the device free after it, so only the zone alignment breaks.
+            let chunk = i.find("the data chunk", |v| is_type(v, 3, "CHUNK_ITEM") && v["chunk_type"] == 1)?;
+            let start = chunk.u("key.offset")?;
+            let ext = i.find("its dev extent", |v| is_type(v, 4, "DEV_EXTENT") && v["chunk_offset"].as_u64() == Some(start))?;
+            let moved = ext.u("key.offset")? + (1 << 20);
+            i.edit_item(&chunk, |d| put64(d, size_of::<Chunk>() + offset_of!(Stripe, offset), moved))?;
+            i.edit_key(&ext, Key { objectid: ext.u("key.objectid")?, ty: DEV_EXTENT_KEY, offset: moved })
+        })
+        .exact()
+        .why("a zoned filesystem whose data dev extent starts 1 MiB into a zone: a kernel with zoned support refuses to mount it (verify_one_dev_extent: \"zoned: dev extent ... is not aligned to device zone\"; a kernel built without CONFIG_BLK_DEV_ZONED mounts it as a regular filesystem), btrfs check 6.2 says nothing"),
     ]
 }
 

@@ -96,6 +96,9 @@ pub enum Base {
     /// mkfs `-R quota` (traditional qgroups), single profiles: files of 300000, 70000 and 9000
     /// bytes, `d/small` inline.
     MkfsQuota,
+    /// mkfs `-O zoned` (zones emulated on the image file, 256 MiB each), single profiles, no
+    /// files (mkfs cannot fill a zoned filesystem from a directory), 3 GiB sparse.
+    MkfsZoned,
     /// Shared kernel images.
     KBgt,
     KRich,
@@ -123,6 +126,7 @@ impl Base {
             Base::MkfsTreeHoles => "mkfs-tree-holes",
             Base::MkfsCsum => "mkfs-csum",
             Base::MkfsQuota => "mkfs-quota",
+            Base::MkfsZoned => "mkfs-zoned",
             Base::KBgt => "k-bgt",
             Base::KRich => "k-rich",
             Base::KSquota => "k-squota",
@@ -162,11 +166,12 @@ impl Base {
     /// Builds the clean base into `dir` (which must exist) and reads its dump.
     pub fn build(self, tools: &Tools, dir: &Path) -> Result<BaseImage, Error> {
         let paths = match self {
-            Base::MkfsFiles => vec![mkfs(&files(dir, [20000, 70000, 9000])?, &dir.join("fs.img"), 256 << 20, &["-m", "single", "-d", "single"])?],
+            Base::MkfsFiles => vec![mkfs(Some(&files(dir, [20000, 70000, 9000])?), &dir.join("fs.img"), 256 << 20, &["-m", "single", "-d", "single"])?],
             Base::MkfsQuota => {
                 let root = files(dir, [300_000, 70000, 9000])?;
-                vec![mkfs(&root, &dir.join("fs.img"), 256 << 20, &["-R", "quota", "-m", "single", "-d", "single"])?]
+                vec![mkfs(Some(&root), &dir.join("fs.img"), 256 << 20, &["-R", "quota", "-m", "single", "-d", "single"])?]
             }
+            Base::MkfsZoned => vec![mkfs(None, &dir.join("fs.img"), 3 << 30, &["-O", "zoned", "-m", "single", "-d", "single"])?],
             Base::Dropped021 => vec![restore_metadump(tools, DROPPED_021, &dir.join("fs.img"))?],
             Base::MkfsTree | Base::MkfsTreeHoles => {
                 let root = dir.join("root");
@@ -183,7 +188,7 @@ impl Base {
                 if self == Base::MkfsTreeHoles {
                     args.extend(["-O", "^no-holes"]);
                 }
-                vec![mkfs(&root, &dir.join("fs.img"), 128 << 20, &args)?]
+                vec![mkfs(Some(&root), &dir.join("fs.img"), 128 << 20, &args)?]
             }
             Base::MkfsCsum => {
                 let root = dir.join("root");
@@ -191,7 +196,7 @@ impl Base {
                 for (name, len, seed) in [("b", 70000, 1), ("a", 300000, 2), ("big", 20 << 20, 3), ("d/small", 1000, 4)] {
                     io("file", std::fs::write(root.join(name), noise(len, seed)))?;
                 }
-                vec![mkfs(&root, &dir.join("fs.img"), 256 << 20, &["-m", "single", "-d", "single"])?]
+                vec![mkfs(Some(&root), &dir.join("fs.img"), 256 << 20, &["-m", "single", "-d", "single"])?]
             }
             _ => {
                 let shared = tools.shared.as_ref().ok_or_else(|| Error::Skip("../shared is not present".into()))?;
@@ -268,10 +273,15 @@ fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
     unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
 }
 
-/// `mkfs.btrfs -q -f --rootdir ROOT ARGS IMG` on a sparse file of `size` bytes.
-fn mkfs(root: &Path, img: &Path, size: u64, args: &[&str]) -> Result<PathBuf, Error> {
+/// `mkfs.btrfs -q -f [--rootdir ROOT] ARGS IMG` on a sparse file of `size` bytes.
+fn mkfs(root: Option<&Path>, img: &Path, size: u64, args: &[&str]) -> Result<PathBuf, Error> {
     io(img.display(), File::create(img).and_then(|f| f.set_len(size)))?;
-    let out = Command::new("mkfs.btrfs").args(["-q", "-f", "--rootdir"]).arg(root).args(args).arg(img).output();
+    let mut cmd = Command::new("mkfs.btrfs");
+    cmd.args(["-q", "-f"]);
+    if let Some(root) = root {
+        cmd.arg("--rootdir").arg(root);
+    }
+    let out = cmd.args(args).arg(img).output();
     match out {
         Ok(o) if o.status.success() => Ok(img.to_path_buf()),
         Ok(o) => Err(Error::Tool(format!("mkfs.btrfs: {}", String::from_utf8_lossy(&o.stderr).trim()))),
