@@ -68,6 +68,8 @@ pub const HEADER_FLAG_WRITTEN: u64 = 1 << 0;
 pub const HEADER_FLAG_RELOC: u64 = 1 << 1;
 /// Shift of the backref revision in the header flags.
 pub const BACKREF_REV_SHIFT: u32 = 56;
+/// `BTRFS_MIXED_BACKREF_REV`: the backref revision of every block written since 2.6.31.
+pub const MIXED_BACKREF_REV: u64 = 1;
 /// `BTRFS_MAX_LEVEL`
 pub const MAX_LEVEL: u8 = 8;
 

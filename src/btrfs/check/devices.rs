@@ -5,11 +5,11 @@
 
 use super::key_value;
 use super::zoned;
-use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::superblock::DevItem;
+use ondisk_layouts::btrfs::volumes::DevExtent;
 use ondisk_layouts::btrfs::*;
 use zerocopy::FromBytes;
 use std::collections::BTreeMap;
@@ -101,10 +101,10 @@ impl Family for Devices {
                 }
             }
             (DEV_TREE_OBJECTID, DEV_EXTENT_KEY) => {
-                // btrfs_dev_extent: chunk_tree 0, chunk_objectid 8, chunk_offset 16, length 24.
-                if let (Some(chunk_tree), Some(chunk_objectid), Some(chunk_offset), Some(length)) = (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16), u64_at(data, 24)) {
+                if let Ok((d, _)) = DevExtent::ref_from_prefix(data) {
                     // Every dev extent belongs to the chunk tree's chunk objectid 256.
-                    let owner_ok = chunk_tree == CHUNK_TREE_OBJECTID && chunk_objectid == FIRST_CHUNK_TREE_OBJECTID;
+                    let owner_ok = d.chunk_tree.get() == CHUNK_TREE_OBJECTID && d.chunk_objectid.get() == FIRST_CHUNK_TREE_OBJECTID;
+                    let (length, chunk_offset) = (d.length.get(), d.chunk_offset.get());
                     self.exts.push(DevExt { devid: key.objectid.get(), physical: key.offset.get(), length, chunk_offset, owner_ok });
                 }
             }
@@ -167,8 +167,8 @@ impl Family for Devices {
                 }
             }
         }
-        let layout: Vec<zoned::Extent> = exts.iter().map(|e| (e.devid, e.physical, e.length)).collect();
-        zoned::check(cx.fs.sb.sb().incompat_flags.get(), &layout, cx.fs.chunks.chunks().map(|c| (c.logical, c.length)), report);
+        let layout = exts.iter().map(|e| (e.devid, e.physical, e.length));
+        zoned::check(cx.fs.sb.sb().incompat_flags.get(), layout, cx.fs.chunks.chunks().map(|c| (c.logical, c.length)), report);
         let mut used: BTreeMap<u64, u64> = BTreeMap::new();
         let mut prev: Option<DevExt> = None;
         for (e, &m) in exts.iter().zip(&matched) {

@@ -28,6 +28,7 @@ use ondisk_layouts::btrfs::*;
 use std::collections::hash_map::Entry;
 use super::fast_hash::{FastMap, FastSet};
 use std::collections::{HashMap, HashSet};
+use std::mem::offset_of;
 use zerocopy::FromBytes;
 
 crate::declare_kinds! {
@@ -726,25 +727,31 @@ impl Inodes {
             c.first_gap = Some(c.extent_end);
         }
         let prev_end = c.extent_end;
+        // The fields before the inline data, which every file extent item has (an inline one is
+        // shorter than the whole struct).
+        let field = |at: usize| data.get(at).copied();
+        let head = (
+            crate::le::u64_at(data, offset_of!(FileExtentItem, generation)),
+            crate::le::u64_at(data, offset_of!(FileExtentItem, ram_bytes)),
+            field(offset_of!(FileExtentItem, compression)),
+            field(offset_of!(FileExtentItem, type_)),
+        );
+        let (Some(generation), Some(ram_bytes), Some(compression), Some(ftype)) = head else {
+            self.raise(&ITEM_MALFORMED, key, format!("file extent item of {} bytes", data.len()));
+            return;
+        };
         let mut bad: Vec<String> = Vec::new();
-        // The kernel's tree-checker refuses a file extent written after the superblock's
-        // transaction (+1 for a transaction committing); btrfs check: "invalid generation".
-        if offset & self.sectorsize.saturating_sub(1) != 0 {
+        let mask = self.sectorsize.saturating_sub(1);
+        if offset & mask != 0 {
             bad.push(format!("file offset {offset} is not sector aligned"));
         }
-        if let Some(g) = crate::le::u64_at(data, 0).filter(|&g| g > self.gen_limit) {
-            bad.push(format!("generation {g} is above the superblock generation + 1 ({})", self.gen_limit));
+        // The kernel's tree-checker refuses a file extent written after the superblock's
+        // transaction (+1 for a transaction committing); btrfs check: "invalid generation".
+        if generation > self.gen_limit {
+            bad.push(format!("generation {generation} is above the superblock generation + 1 ({})", self.gen_limit));
         }
         let mut too_large = None;
         let mut ram_wrong = None;
-        let mask = self.sectorsize.saturating_sub(1);
-        let (compression, ftype, ram_bytes) = match (data.get(16), data.get(20), crate::le::u64_at(data, 8)) {
-            (Some(&comp), Some(&t), Some(r)) => (comp, t, r),
-            _ => {
-                self.raise(&ITEM_MALFORMED, key, format!("file extent item of {} bytes", data.len()));
-                return;
-            }
-        };
         let num_bytes = match ftype {
             FILE_EXTENT_INLINE => {
                 let inline_len = (data.len() - FILE_EXTENT_INLINE_DATA_START) as u64;

@@ -7,11 +7,8 @@ use super::walker::Cx;
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::names::key_text;
 use crate::findings::{Finding, Report, Severity};
-use ondisk_layouts::btrfs::tree::{BACKREF_REV_SHIFT, HEADER_SIZE, MAX_LEVEL};
+use ondisk_layouts::btrfs::tree::{BACKREF_REV_SHIFT, HEADER_SIZE, MAX_LEVEL, MIXED_BACKREF_REV};
 use ondisk_layouts::btrfs::{DiskKey, Item};
-
-/// `BTRFS_MIXED_BACKREF_REV`: the backref revision of every block written since 2.6.31.
-const MIXED_BACKREF_REV: u64 = 1;
 
 /// What the pointer (or root item, or superblock field) leading to a block expects of it.
 #[derive(Debug, Clone, Copy)]

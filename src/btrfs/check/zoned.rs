@@ -33,14 +33,14 @@ const MAX_ZONE_SIZE: u64 = 8 << 30;
 /// One dev extent: devid, physical offset, length.
 pub type Extent = (u64, u64, u64);
 
-/// Reports the zoned layout faults of `exts` (sorted by devid and offset) and of the chunks
+/// Reports the zoned layout faults of the dev extents `exts` (sorted by devid and offset) and of the chunks
 /// (logical, length), when the superblock's incompat flags say ZONED.
-pub fn check(incompat: u64, exts: &[Extent], chunks: impl IntoIterator<Item = (u64, u64)>, report: &mut Report) {
+pub fn check(incompat: u64, exts: impl Iterator<Item = Extent> + Clone, chunks: impl IntoIterator<Item = (u64, u64)>, report: &mut Report) {
     if incompat & FEATURE_INCOMPAT_ZONED == 0 {
         return;
     }
     // Dev extents of devid 0 (a replace target) sort before the search key.
-    let Some(&(first_devid, first_at, zone)) = exts.iter().find(|e| e.0 >= 1) else {
+    let Some((first_devid, first_at, zone)) = exts.clone().find(|e| e.0 >= 1) else {
         return;
     };
     if !(MIN_ZONE_SIZE..=MAX_ZONE_SIZE).contains(&zone) {
@@ -55,7 +55,7 @@ pub fn check(incompat: u64, exts: &[Extent], chunks: impl IntoIterator<Item = (u
         // Every alignment below would be measured against a size the kernel never gets to.
         return;
     }
-    for &(devid, physical, length) in exts {
+    for (devid, physical, length) in exts {
         if physical % zone != 0 || length % zone != 0 {
             report.push(
                 Finding::new(&ZONED_UNALIGNED, format!(
@@ -86,7 +86,7 @@ mod tests {
 
     fn messages(incompat: u64, exts: &[Extent], chunks: &[(u64, u64)]) -> Vec<String> {
         let mut r = Report::new();
-        check(incompat, exts, chunks.iter().copied(), &mut r);
+        check(incompat, exts.iter().copied(), chunks.iter().copied(), &mut r);
         r.findings.iter().map(|f| f.message.clone()).collect()
     }
 

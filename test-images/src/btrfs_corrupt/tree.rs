@@ -4,6 +4,7 @@
 use super::image::{le32, missing, put32, put64, Copies, Img, Key, HEADER, ITEM, KEY_PTR, NRITEMS, SUPER_OFFSETS};
 use ondisk_layouts::btrfs::consts::{DATA_RELOC_TREE_OBJECTID, ROOT_BACKREF_KEY, ROOT_ITEM_KEY, ROOT_REF_KEY};
 use ondisk_layouts::btrfs::items::{RootItem, RootRef};
+use ondisk_layouts::btrfs::superblock::SuperBlock;
 use ondisk_layouts::btrfs::tree::{DiskKey, Header, Item, KeyPtr};
 use std::mem::{offset_of, size_of};
 use super::{row, Base, Corruption, Error, Family};
@@ -160,7 +161,7 @@ pub(super) fn rows() -> Vec<Corruption> {
             .why("the mirror is good and ondisk reads from it, but the kernel mounts from the primary only and refuses it until btrfs rescue super-recover rewrites it; btrfs check 6.2 reads the primary only and cannot open the filesystem"),
         row("super-primary-bytenr", Superblock, Base::KBgt, &["btrfs.super_csum_mismatch=1:error"], |i| {
             let mut s = i.read(0, SUPER_OFFSETS[0], 4096)?;
-            put64(&mut s, 0x30, SUPER_OFFSETS[1]);
+            put64(&mut s, offset_of!(SuperBlock, bytenr), SUPER_OFFSETS[1]);
             i.recsum(&mut s)?;
             i.write(0, SUPER_OFFSETS[0], &s)
         })
