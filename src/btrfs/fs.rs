@@ -9,6 +9,7 @@ use crate::image::{Device, DeviceSet, Member, Metadump, ReadError};
 use crate::{Error, Result};
 use ondisk_layouts::btrfs::*;
 use std::borrow::Cow;
+use zerocopy::FromBytes;
 use std::collections::{BTreeMap, HashSet};
 
 /// One device of the filesystem as found among the paths.
@@ -20,6 +21,9 @@ pub struct FsDevice<'a> {
     /// The copy chosen on this device, and why.
     pub chosen: Option<usize>,
     pub reason: String,
+    /// A seed device: its superblock is its own read-only seed filesystem's (another fsid,
+    /// an older generation), and the filesystem checked is a sprout of it.
+    pub seed: bool,
 }
 
 /// An opened btrfs filesystem.
@@ -38,6 +42,8 @@ pub struct Filesystem<'a> {
     pub chunks: ChunkMap,
     /// Problems met while bootstrapping (bad sys_chunk_array entries, unreadable chunk tree).
     pub problems: Vec<String>,
+    /// The fsids of the seed filesystems given beside a sprout: their blocks carry these.
+    pub seed_fsids: Vec<[u8; 16]>,
 }
 
 /// One copy of a logical range: its bytes, or why they could not be read.
@@ -113,42 +119,58 @@ impl<'a> Filesystem<'a> {
         let mut devices: BTreeMap<u64, FsDevice> = BTreeMap::new();
         let mut metadump = None;
         let mut best: Option<(SuperCopy, String)> = None;
-        for m in &set.members {
-            let (copies, choice) = match m {
-                Member::Metadump(md) => {
-                    metadump = Some(md);
-                    let c = superblock::read_metadump_copy(md).into_iter().collect::<Vec<_>>();
-                    let ch = superblock::choose(&c);
-                    (c, ch)
-                }
-                Member::Raw(dev) => {
-                    let c = superblock::read_copies(dev);
-                    let ch = superblock::choose(&c);
-                    (c, ch)
-                }
-            };
+        // A sprout is newer than every seed it grew from (it carries on the seed's generation
+        // count), so the newest superblock over all paths names the filesystem; a path with
+        // another fsid can only be one of its seeds, which the chunk tree must confirm.
+        let read: Vec<(&Member, Vec<SuperCopy>, superblock::Choice)> = set
+            .members
+            .iter()
+            .map(|m| {
+                let copies = match m {
+                    Member::Metadump(md) => superblock::read_metadump_copy(md).into_iter().collect::<Vec<_>>(),
+                    Member::Raw(dev) => superblock::read_copies(dev),
+                };
+                let choice = superblock::choose(&copies);
+                (m, copies, choice)
+            })
+            .collect();
+        let newest = read
+            .iter()
+            .filter_map(|(_, copies, choice)| choice.index.and_then(|i| copies.get(i)))
+            .fold(None::<&SuperCopy>, |n, c| if n.is_none_or(|n| c.sb().generation.get() > n.sb().generation.get()) { Some(c) } else { n })
+            .map(|c| c.sb().fsid);
+        // The filesystem's own paths first, so that a seed path claiming one of their devids is
+        // the one set aside.
+        let mut read = read;
+        read.sort_by_key(|(_, copies, choice)| choice.index.and_then(|i| copies.get(i)).map(|c| c.sb().fsid) != newest);
+        // Seed paths whose devid another path of another fsid holds already: the chunk tree names
+        // one device per devid, so at most one of them can be a seed of this filesystem.
+        let mut set_aside = Vec::new();
+        for (m, copies, choice) in read {
+            if let Member::Metadump(md) = m {
+                metadump = Some(md);
+            }
             let Some(i) = choice.index else {
                 return Err(Error::Corrupt(format!("{}: {}", m.path().display(), choice.reason)));
             };
             let copy = copies[i].clone();
-            if let Some((b, _)) = &best {
-                if b.sb().fsid != copy.sb().fsid {
-                    return Err(Error::Usage(format!(
-                        "{}: belongs to another filesystem (fsid {})",
-                        m.path().display(),
-                        crate::detect::uuid_text(&copy.sb().fsid)
-                    )));
-                }
+            let seed = Some(copy.sb().fsid) != newest;
+            if seed && (copy.sb().flags.get() & SUPER_FLAG_SEEDING == 0 || metadump.is_some()) {
+                return Err(another_filesystem(m.path(), &copy.sb().fsid));
             }
-            if best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
+            if !seed && best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
                 best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
             if let Member::Raw(dev) = m {
                 let devid = copy.sb().dev_item.devid.get();
                 if let Some(other) = devices.get(&devid) {
+                    if (other.seed || seed) && other.chosen_copy().map(|c| c.sb().fsid) != Some(copy.sb().fsid) {
+                        set_aside.push(another_filesystem(m.path(), &copy.sb().fsid));
+                        continue;
+                    }
                     return Err(twice(devid, other.dev.path(), m.path()));
                 }
-                devices.insert(devid, FsDevice { devid, dev, copies, chosen: Some(i), reason: choice.reason });
+                devices.insert(devid, FsDevice { devid, dev, copies, chosen: Some(i), reason: choice.reason, seed });
             }
         }
         let (sb, sb_reason) = best.ok_or_else(|| Error::Usage("no device given".into()))?;
@@ -168,13 +190,36 @@ impl<'a> Filesystem<'a> {
             sb,
             chunks: ChunkMap::default(),
             problems: Vec::new(),
+            seed_fsids: Vec::new(),
         };
         let sys_len = (fs.sb.sb().sys_chunk_array_size.get() as usize).min(superblock_sys_array_max());
         let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
         fs.problems = fs.chunks.load_sys_array(&array);
-        fs.load_chunk_tree();
+        let dev_items = fs.load_chunk_tree();
         fs.check_chunk_geometry();
-        Ok(fs)
+        fs.confirm_seeds(&dev_items)?;
+        match set_aside.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(fs),
+        }
+    }
+
+    /// Every seed path given must be a device the sprout's chunk tree names, by devid, device
+    /// uuid and fsid (the kernel opens seeds that way, `open_seed_devices`); anything else is a
+    /// path of another filesystem.
+    fn confirm_seeds(&mut self, dev_items: &[DevItemId]) -> Result<()> {
+        for d in self.devices.values().filter(|d| d.seed) {
+            let Some(copy) = d.chosen_copy() else { continue };
+            let di = &copy.sb().dev_item;
+            let named = (d.devid, di.uuid, copy.sb().fsid);
+            if !dev_items.contains(&named) {
+                return Err(another_filesystem(d.dev.path(), &copy.sb().fsid));
+            }
+            if !self.seed_fsids.contains(&named.2) {
+                self.seed_fsids.push(named.2);
+            }
+        }
+        Ok(())
     }
 
     /// What the kernel's tree-checker demands of every chunk beyond what mapping needs
@@ -195,10 +240,11 @@ impl<'a> Filesystem<'a> {
         self.problems.extend(problems);
     }
 
-    /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM chunks).
-    fn load_chunk_tree(&mut self) {
+    /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM
+    /// chunks), and returns who its device items say the devices are.
+    fn load_chunk_tree(&mut self) -> Vec<DevItemId> {
         let sb = self.sb.sb();
-        let (found, mut problems) = self.chunks_of_tree(sb.chunk_root.get(), sb.chunk_root_level);
+        let (found, dev_items, mut problems) = self.chunks_of_tree(sb.chunk_root.get(), sb.chunk_root_level);
         for c in found {
             if let Err(e) = self.chunks.insert(c) {
                 // The same chunk in both the sys array and the tree is normal; only real clashes.
@@ -206,15 +252,24 @@ impl<'a> Filesystem<'a> {
             }
         }
         self.problems.extend(problems);
+        dev_items
     }
 
-    /// Every CHUNK_ITEM of the chunk tree rooted at `root`, and the problems met reading it.
-    fn chunks_of_tree(&self, root: u64, level: u8) -> (Vec<ChunkInfo>, Vec<String>) {
+    /// Every CHUNK_ITEM of the chunk tree rooted at `root`, who its device items name, and the
+    /// problems met reading it.
+    fn chunks_of_tree(&self, root: u64, level: u8) -> (Vec<ChunkInfo>, Vec<DevItemId>, Vec<String>) {
         let mut found = Vec::new();
+        let mut dev_items = Vec::new();
         let mut problems = Vec::new();
         super::walk::walk_tree(self, root, Some(level), &mut |ev| match ev {
             super::walk::Event::Block(b, _) => {
                 for item in b.node.items() {
+                    if item.key.type_ == DEV_ITEM_KEY {
+                        if let Ok((d, _)) = b.node.item_data(item).map_err(drop).and_then(|data| DevItem::ref_from_prefix(data).map_err(drop)) {
+                            dev_items.push((d.devid.get(), d.uuid, d.fsid));
+                        }
+                        continue;
+                    }
                     if item.key.type_ != CHUNK_ITEM_KEY {
                         continue;
                     }
@@ -229,14 +284,14 @@ impl<'a> Filesystem<'a> {
             }
             super::walk::Event::Error { bytenr, error, .. } => problems.push(format!("chunk tree block {bytenr}: {error}")),
         });
-        (found, problems)
+        (found, dev_items, problems)
     }
 
     /// Adds the chunks of an older chunk tree (a backup root's) where the current map has none:
     /// the way in to trees written before a chunk was removed, or past a damaged chunk tree.
     /// Returns how many chunks were added and the problems met reading that tree.
     pub fn add_older_chunk_tree(&mut self, root: u64, level: u8) -> (usize, Vec<String>) {
-        let (found, problems) = self.chunks_of_tree(root, level);
+        let (found, _, problems) = self.chunks_of_tree(root, level);
         // Overlaps are expected (the current map wins): only chunks filling a hole are added.
         let added = found.into_iter().filter(|c| self.chunks.insert(c.clone()).is_ok()).count();
         (added, problems)
@@ -398,8 +453,7 @@ impl<'a> Filesystem<'a> {
     /// The uuid every tree block header and device's dev_item carry: metadata_uuid with the
     /// METADATA_UUID feature (an fsid changed without rewriting the metadata), else the fsid.
     pub fn metadata_uuid(&self) -> [u8; 16] {
-        let sb = self.sb.sb();
-        if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid }
+        metadata_uuid_of(self.sb.sb())
     }
 
     /// Devids named by chunk stripes that are not among the devices given.
@@ -534,6 +588,26 @@ impl Filesystem<'_> {
 
 /// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
 const READ_AHEAD_RUN: u64 = 2 << 20;
+
+/// The uuid a superblock's tree blocks and dev_item carry: metadata_uuid with the
+/// METADATA_UUID feature, else the fsid.
+pub fn metadata_uuid_of(sb: &SuperBlock) -> [u8; 16] {
+    if sb.incompat_flags.get() & FEATURE_INCOMPAT_METADATA_UUID != 0 { sb.metadata_uuid } else { sb.fsid }
+}
+
+impl FsDevice<'_> {
+    /// The superblock copy chosen on this device.
+    pub fn chosen_copy(&self) -> Option<&SuperCopy> {
+        self.chosen.and_then(|i| self.copies.get(i))
+    }
+}
+
+/// Who a device item says a device is: devid, device uuid, fsid.
+type DevItemId = (u64, [u8; 16], [u8; 16]);
+
+fn another_filesystem(path: &std::path::Path, fsid: &[u8; 16]) -> Error {
+    Error::Usage(format!("{}: belongs to another filesystem (fsid {})", path.display(), crate::detect::uuid_text(fsid)))
+}
 
 /// Two members claiming one devid: the same file named twice is the caller's mistake; two
 /// different files (an image copied, or a devid overwritten) are a set the filesystem cannot be

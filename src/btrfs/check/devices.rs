@@ -6,7 +6,7 @@
 use super::key_value;
 use super::zoned;
 use super::walker::{Cx, Family, TreeRoot};
-use crate::btrfs::fs::Block;
+use crate::btrfs::fs::{metadata_uuid_of, Block};
 use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::superblock::DevItem;
 use ondisk_layouts::btrfs::volumes::DevExtent;
@@ -34,7 +34,7 @@ crate::declare_kinds! {
     DEV_ITEM_KEY_BAD = "btrfs.dev_item_key", Error,
         "a device item keyed under an objectid other than DEV_ITEMS (1): the kernel's tree-checker refuses the leaf";
     DEV_ITEM_FSID = "btrfs.dev_item_fsid", Error,
-        "a device item's fsid is not the filesystem's: a seed device of a filesystem that was not given (seed sprouts are not followed), which the kernel cannot mount without";
+        "a device item's fsid is neither the filesystem's nor that of a seed given beside it: the device of a seed filesystem that was not given, which the kernel cannot mount without";
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
         "super num devices mismatch: the superblock's num_devices is not the number of device items";
     SUPER_DEV_ITEM = "btrfs.super_dev_item", Error,
@@ -234,7 +234,7 @@ impl Family for Devices {
         // seed filesystem by that fsid); a seed that is not there is a device the kernel cannot
         // find, as is any other fsid.
         for (&devid, d) in &self.devs {
-            if d.fsid != metadata_uuid {
+            if d.fsid != metadata_uuid && !cx.fs.seed_fsids.contains(&d.fsid) {
                 report.push(Finding::new(&DEV_ITEM_FSID, format!(
                     "device item of devid {devid} has fsid {}, not the filesystem's {}: a seed filesystem that was not given",
                     crate::detect::uuid_text(&d.fsid), crate::detect::uuid_text(&metadata_uuid)))
@@ -244,11 +244,13 @@ impl Family for Devices {
             }
         }
         for d in cx.fs.devices.values() {
-            let Some(copy) = d.chosen.and_then(|i| d.copies.get(i)) else { continue };
-            if copy.sb().dev_item.fsid != metadata_uuid {
+            let Some(copy) = d.chosen_copy() else { continue };
+            // A seed device's superblock is its seed filesystem's own.
+            let own = if d.seed { metadata_uuid_of(copy.sb()) } else { metadata_uuid };
+            if copy.sb().dev_item.fsid != own {
                 report.push(Finding::new(&SUPER_DEV_ITEM, format!(
                     "dev_item fsid {} of devid {} does not match the metadata fsid {}",
-                    crate::detect::uuid_text(&copy.sb().dev_item.fsid), d.devid, crate::detect::uuid_text(&metadata_uuid)))
+                    crate::detect::uuid_text(&copy.sb().dev_item.fsid), d.devid, crate::detect::uuid_text(&own)))
                     .at("device", d.dev.path().display().to_string())
                     .at("devid", d.devid));
             }
@@ -256,7 +258,7 @@ impl Family for Devices {
         // Each device's own superblock (the copy chosen for it) against its device item.
         let gen = sb.generation.get();
         for d in cx.fs.devices.values() {
-            let Some(copy) = d.chosen.and_then(|i| d.copies.get(i)) else { continue };
+            let Some(copy) = d.chosen_copy() else { continue };
             let s = copy.sb();
             if s.generation.get() != gen {
                 continue;

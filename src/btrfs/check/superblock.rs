@@ -8,9 +8,15 @@ use ondisk_layouts::btrfs::tree::MAX_LEVEL;
 use ondisk_layouts::btrfs::*;
 
 pub fn check(fs: &Filesystem, report: &mut Report) {
-    let used = fs.sb.sb();
-    let gen = used.generation.get();
+    let in_use = fs.sb.sb();
     for d in fs.devices.values() {
+        // A seed device's copies are compared with the copy chosen on it: they are its seed
+        // filesystem's, older than the sprout's by construction.
+        let used = match d.chosen_copy() {
+            Some(own) if d.seed => own.sb(),
+            _ => in_use,
+        };
+        let gen = used.generation.get();
         let path = d.dev.path().display().to_string();
         // Every copy that fits on the device, as read when the filesystem was opened.
         let copies = &d.copies;
@@ -60,6 +66,8 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
             }
         }
     }
+    let used = in_use;
+    let gen = used.generation.get();
     geometry(used, report);
     flags(used, report);
     for (name, g) in [("chunk_root_generation", used.chunk_root_generation.get()), ("uuid_tree_generation", used.uuid_tree_generation.get())] {

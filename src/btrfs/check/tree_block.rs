@@ -61,7 +61,9 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
         return false;
     }
     let fsid = fs.metadata_uuid();
-    if h.fsid != fsid {
+    // Blocks a sprout still shares with its seed carry the seed's fsid (check_tree_block_fsid
+    // accepts every seed's).
+    if h.fsid != fsid && !fs.seed_fsids.contains(&h.fsid) {
         report.push(finding(&TREE_BLOCK_FSID, b, e, format!("block {} has fsid {}", b.bytenr, crate::detect::uuid_text(&h.fsid)))
             .ctx("expected", crate::detect::uuid_text(&fsid)).ctx("found", crate::detect::uuid_text(&h.fsid)));
         // Its checksum matched (or every copy is bad and this is the best there is): the
