@@ -20,6 +20,8 @@
 //! The log trees: a regular file extent logged for fsync must find its csums in the log (the
 //! replay copies them into the csum tree) or already in the csum tree ("csum missing in log").
 
+use super::kinds::LOST_SUBTREE_ECHOES;
+use super::lost::{outside_holes, LostSubtrees};
 use super::ranges::{self, Range};
 use super::walker::{is_subvolume, Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
@@ -62,7 +64,6 @@ struct LoggedExtent {
 }
 
 /// The csum tree family.
-#[derive(Default)]
 pub struct Csum {
     /// Csum items of the csum tree: covered range and the leaf holding them.
     items: Vec<(Range, u64)>,
@@ -82,11 +83,33 @@ pub struct Csum {
     log_extents: Vec<Range>,
     /// Malformed csum items, reported at the end.
     bad_items: Vec<(u64, DiskKey, usize)>,
+    /// Subtrees of the csum tree (keyed by logical start) and of the extent tree (by bytenr)
+    /// the walk could not read: gaps and orphans inside them only echo that loss.
+    lost_csums: LostSubtrees,
+    lost_extents: LostSubtrees,
+}
+
+impl Default for Csum {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Csum {
     pub fn new() -> Self {
-        Self::default()
+        Csum {
+            items: Vec::new(),
+            data_extents: Vec::new(),
+            needs: Vec::new(),
+            no_csum: Vec::new(),
+            nodatasum: HashSet::new(),
+            log_csums: Vec::new(),
+            logged: Vec::new(),
+            log_extents: Vec::new(),
+            bad_items: Vec::new(),
+            lost_csums: LostSubtrees::new(CSUM_TREE_OBJECTID, |k| k.offset.get()),
+            lost_extents: LostSubtrees::new(EXTENT_TREE_OBJECTID, |k| k.objectid.get()),
+        }
     }
 }
 
@@ -117,8 +140,20 @@ fn file_extent_use(data: &[u8], nodatasum: bool) -> Use {
 }
 
 impl Family for Csum {
-    fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {
+    fn begin_tree(&mut self, _cx: &Cx, root: &TreeRoot) {
         self.nodatasum.clear();
+        self.lost_csums.begin_tree(root);
+        self.lost_extents.begin_tree(root);
+    }
+
+    fn block(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block) {
+        self.lost_csums.block(root, b);
+        self.lost_extents.block(root, b);
+    }
+
+    fn ptr(&mut self, _cx: &Cx, root: &TreeRoot, parent: &Block, slot: usize, p: &KeyPtr) {
+        self.lost_csums.ptr(root, parent, slot, p);
+        self.lost_extents.ptr(root, parent, slot, p);
     }
 
     fn item(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
@@ -218,7 +253,8 @@ impl Family for Csum {
         ranges::merge(&mut holders);
         // Unmerged, in start order: findings name the one extent a gap lies in.
         self.data_extents.sort_unstable();
-        for (s, e) in ranges::subtract(&covered, &holders) {
+        let (orphans, orphans_left_out) = outside_holes(ranges::subtract(&covered, &holders), &self.lost_extents.holes());
+        for (s, e) in orphans {
             report.push(
                 Finding::new(&CSUM_NO_EXTENT, format!("there are no extents for csum range {s}-{e}"))
                     .at("logical", s)
@@ -227,7 +263,8 @@ impl Family for Csum {
             );
         }
         ranges::merge(&mut self.needs);
-        for (s, e) in ranges::subtract(&self.needs, &covered) {
+        let (gaps, gaps_left_out) = outside_holes(ranges::subtract(&self.needs, &covered), &self.lost_csums.holes());
+        for (s, e) in gaps {
             // Name the data extent the gap lies in, so a gap at an extent's start reads as such.
             let i = self.data_extents.partition_point(|r| r.0 <= s);
             let ext = i.checked_sub(1).and_then(|i| self.data_extents.get(i)).filter(|r| s < r.1);
@@ -245,6 +282,15 @@ impl Family for Csum {
                 f = f.ctx("extent", x.0);
             }
             report.push(f);
+        }
+        for (tree, n, what) in [(EXTENT_TREE_OBJECTID, orphans_left_out, "csum_no_extent"), (CSUM_TREE_OBJECTID, gaps_left_out, "csum_missing")] {
+            if n > 0 {
+                report.push(
+                    Finding::new(&LOST_SUBTREE_ECHOES, format!("tree {tree}: {n} {what} findings inside subtrees that could not be walked left out"))
+                        .at("tree", tree)
+                        .ctx("left_out", n),
+                );
+            }
         }
         ranges::merge(&mut self.no_csum);
         let odd = ranges::intersect(&ranges::subtract(&self.no_csum, &self.needs), &covered);

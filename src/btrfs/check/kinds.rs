@@ -62,7 +62,7 @@ crate::declare_kinds! {
     TREE_CYCLE = "btrfs.tree_cycle", Error,
         "a tree block is reached twice within one tree (a cycle or a cross-linked pointer)";
     LOST_SUBTREE_ECHOES = "btrfs.lost_subtree_echoes", Info,
-        "inode findings inside a subtree that could not be walked were left out: they echo that loss";
+        "findings inside a subtree that could not be walked were left out — inode findings of a subvolume tree, csum gaps of the csum tree, csum orphans of the extent tree: they echo that loss";
     SUBVOLUME_DROPPING = "btrfs.subvolume_dropping", Info,
         "a deleted subvolume is part way through being dropped by the cleaner: only what lies past its drop_progress key is walked, its inodes are not checked";
     // Log tree.

@@ -42,8 +42,10 @@ fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: Str
 pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     let (fs, chunk_uuid) = (cx.fs, cx.chunk_uuid.as_ref());
     let h = b.node.header();
-    // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error.
-    for r in b.rejected.iter().filter(|r| b.csum_ok && r.is_bad_copy()) {
+    // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error
+    // (the copy read was the last resort when it names another block too).
+    let good_copy = b.csum_ok && h.bytenr.get() == b.bytenr;
+    for r in b.rejected.iter().filter(|r| good_copy && r.is_bad_copy()) {
         report.push(
             finding(&TREE_BLOCK_CSUM, b, e, format!("copy {} of block {}: {r}", r.mirror, b.bytenr))
                 .severity(Severity::Warning)

@@ -2,7 +2,8 @@
 //! mirror and cache ones on the shared kernel images (k-raid1, k-raid5, k-spacecache-v1, k-rich,
 //! k-logtree).
 
-use super::image::{le32, le64, missing, put32, put64, Get, Img, Key, LeafItem, SECTOR};
+use super::image::{le32, le64, missing, put32, put64, Copies, Get, Img, Key, LeafItem, SECTOR};
+use ondisk_layouts::btrfs::tree::Header;
 use super::{row, Base, Corruption, Error, Family};
 use ondisk_layouts::btrfs::consts::{FREE_SPACE_INFO_KEY as FREE_SPACE_INFO, FREE_SPACE_OBJECTID, METADATA_ITEM_KEY, TREE_LOG_OBJECTID};
 use ondisk_layouts::btrfs::items::{FreeSpaceInfo, InodeItem};
@@ -193,6 +194,17 @@ pub(super) fn rows() -> Vec<Corruption> {
             Ok(())
         })
         .why("the gap btrfs check misses: csums begin one sector after the extent's start; btrfs-progs 6.2 `check --readonly` exits 0 (it looks up the csum item at or before the extent start and counts from there), the kernel fails every read of that sector"),
+        row("csum-leaf-lost", Csum, Base::MkfsCsum, &["btrfs.tree_block_bytenr=1:error", "btrfs.lost_subtree_echoes=1:info"], |i| {
+            // Every copy of the csum tree's leaf says it is another block: the walk cannot
+            // use it, and the csums it held are unknown.
+            let (leaf, _, _) = csum_item_of(i, file_extent(i, A_LEN)?.0)?;
+            i.edit_block(leaf, Copies::All, true, |b| {
+                let at = offset_of!(Header, bytenr);
+                let wrong = le64(b, at).wrapping_add(1 << 20);
+                put64(b, at, wrong);
+            })
+        })
+        .why("the file extents whose csums the lost leaf held are not called csum_missing: that would only echo the lost leaf (one info says how many were left out)"),
         row("csum-on-nodatasum-inode", Csum, Base::MkfsCsum, &["btrfs.csum_unexpected"], |i| {
             let (_, ino) = file_extent(i, A_LEN)?;
             let inode = i.find("the inode item", |v| is(v, 5, "INODE_ITEM") && v["key"]["objectid"] == ino)?;
