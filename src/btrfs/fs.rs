@@ -118,11 +118,10 @@ impl<'a> Filesystem<'a> {
     pub fn open(set: &'a DeviceSet) -> Result<Self> {
         let mut devices: BTreeMap<u64, FsDevice> = BTreeMap::new();
         let mut metadump = None;
-        let mut best: Option<(SuperCopy, String)> = None;
         // A sprout is newer than every seed it grew from (it carries on the seed's generation
         // count), so the newest superblock over all paths names the filesystem; a path with
         // another fsid can only be one of its seeds, which the chunk tree must confirm.
-        let read: Vec<(&Member, Vec<SuperCopy>, superblock::Choice)> = set
+        let mut read: Vec<(&Member, Vec<SuperCopy>, superblock::Choice)> = set
             .members
             .iter()
             .map(|m| {
@@ -134,14 +133,17 @@ impl<'a> Filesystem<'a> {
                 (m, copies, choice)
             })
             .collect();
-        let newest = read
-            .iter()
-            .filter_map(|(_, copies, choice)| choice.index.and_then(|i| copies.get(i)))
-            .fold(None::<&SuperCopy>, |n, c| if n.is_none_or(|n| c.sb().generation.get() > n.sb().generation.get()) { Some(c) } else { n })
-            .map(|c| c.sb().fsid);
+        // The superblock in use: the newest chosen copy (the first of equals), and why.
+        let mut best: Option<(SuperCopy, String)> = None;
+        for (m, copies, choice) in &read {
+            let Some(c) = choice.index.and_then(|i| copies.get(i)) else { continue };
+            if best.as_ref().is_none_or(|(b, _)| c.sb().generation.get() > b.sb().generation.get()) {
+                best = Some((c.clone(), format!("{}: {}", m.path().display(), choice.reason)));
+            }
+        }
+        let newest = best.as_ref().map(|(b, _)| b.sb().fsid);
         // The filesystem's own paths first, so that a seed path claiming one of their devids is
         // the one set aside.
-        let mut read = read;
         read.sort_by_key(|(_, copies, choice)| choice.index.and_then(|i| copies.get(i)).map(|c| c.sb().fsid) != newest);
         // Seed paths whose devid another path of another fsid holds already: the chunk tree names
         // one device per devid, so at most one of them can be a seed of this filesystem.
@@ -157,9 +159,6 @@ impl<'a> Filesystem<'a> {
             let seed = Some(copy.sb().fsid) != newest;
             if seed && (copy.sb().flags.get() & SUPER_FLAG_SEEDING == 0 || metadump.is_some()) {
                 return Err(another_filesystem(m.path(), &copy.sb().fsid));
-            }
-            if !seed && best.as_ref().is_none_or(|(b, _)| copy.sb().generation.get() > b.sb().generation.get()) {
-                best = Some((copy.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
             if let Member::Raw(dev) = m {
                 let devid = copy.sb().dev_item.devid.get();
@@ -265,7 +264,8 @@ impl<'a> Filesystem<'a> {
             super::walk::Event::Block(b, _) => {
                 for item in b.node.items() {
                     if item.key.type_ == DEV_ITEM_KEY {
-                        if let Ok((d, _)) = b.node.item_data(item).map_err(drop).and_then(|data| DevItem::ref_from_prefix(data).map_err(drop)) {
+                        let data = b.node.item_data(item).ok();
+                        if let Some((d, _)) = data.and_then(|data| DevItem::ref_from_prefix(data).ok()) {
                             dev_items.push((d.devid.get(), d.uuid, d.fsid));
                         }
                         continue;

@@ -21,9 +21,8 @@
 //! replay copies them into the csum tree) or already in the csum tree ("csum missing in log").
 
 use super::kinds::LOST_SUBTREE_ECHOES;
-use super::lost::{outside_holes, LostSubtrees};
 use super::ranges::{self, Range};
-use super::walker::{is_subvolume, Cx, Family, TreeRoot};
+use super::walker::{is_subvolume, Cx, Family, KeyBounds, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
@@ -64,6 +63,7 @@ struct LoggedExtent {
 }
 
 /// The csum tree family.
+#[derive(Default)]
 pub struct Csum {
     /// Csum items of the csum tree: covered range and the leaf holding them.
     items: Vec<(Range, u64)>,
@@ -83,33 +83,15 @@ pub struct Csum {
     log_extents: Vec<Range>,
     /// Malformed csum items, reported at the end.
     bad_items: Vec<(u64, DiskKey, usize)>,
-    /// Subtrees of the csum tree (keyed by logical start) and of the extent tree (by bytenr)
-    /// the walk could not read: gaps and orphans inside them only echo that loss.
-    lost_csums: LostSubtrees,
-    lost_extents: LostSubtrees,
-}
-
-impl Default for Csum {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Logical ranges of the csum tree's subtrees the walk lost (by key offset), and of the
+    /// extent tree's (by bytenr): gaps and orphans inside them only echo that loss.
+    lost_csums: Vec<Range>,
+    lost_extents: Vec<Range>,
 }
 
 impl Csum {
     pub fn new() -> Self {
-        Csum {
-            items: Vec::new(),
-            data_extents: Vec::new(),
-            needs: Vec::new(),
-            no_csum: Vec::new(),
-            nodatasum: HashSet::new(),
-            log_csums: Vec::new(),
-            logged: Vec::new(),
-            log_extents: Vec::new(),
-            bad_items: Vec::new(),
-            lost_csums: LostSubtrees::new(CSUM_TREE_OBJECTID, |k| k.offset.get()),
-            lost_extents: LostSubtrees::new(EXTENT_TREE_OBJECTID, |k| k.objectid.get()),
-        }
+        Self::default()
     }
 }
 
@@ -140,20 +122,24 @@ fn file_extent_use(data: &[u8], nodatasum: bool) -> Use {
 }
 
 impl Family for Csum {
-    fn begin_tree(&mut self, _cx: &Cx, root: &TreeRoot) {
+    fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {
         self.nodatasum.clear();
-        self.lost_csums.begin_tree(root);
-        self.lost_extents.begin_tree(root);
     }
 
-    fn block(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block) {
-        self.lost_csums.block(root, b);
-        self.lost_extents.block(root, b);
-    }
-
-    fn ptr(&mut self, _cx: &Cx, root: &TreeRoot, parent: &Block, slot: usize, p: &KeyPtr) {
-        self.lost_csums.ptr(root, parent, slot, p);
-        self.lost_extents.ptr(root, parent, slot, p);
+    fn lost_subtrees(&mut self, _cx: &Cx, root: &TreeRoot, lost: &[KeyBounds]) {
+        for (lo, hi) in lost {
+            match root.tree {
+                // Csum items are keyed by the logical start of what they cover, and the next
+                // subtree's first item starts where the lost one's end.
+                CSUM_TREE_OBJECTID => self.lost_csums.push((lo.map_or(0, |k| k.offset.get()), hi.map_or(u64::MAX, |k| k.offset.get()))),
+                // Extent items are keyed by bytenr, and the next subtree may start among the
+                // backrefs of the last extent the lost one held: that bytenr is lost too.
+                EXTENT_TREE_OBJECTID => self
+                    .lost_extents
+                    .push((lo.map_or(0, |k| k.objectid.get()), hi.map_or(u64::MAX, |k| k.objectid.get().saturating_add(1)))),
+                _ => {}
+            }
+        }
     }
 
     fn item(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
@@ -253,7 +239,8 @@ impl Family for Csum {
         ranges::merge(&mut holders);
         // Unmerged, in start order: findings name the one extent a gap lies in.
         self.data_extents.sort_unstable();
-        let (orphans, orphans_left_out) = outside_holes(ranges::subtract(&covered, &holders), &self.lost_extents.holes());
+        ranges::merge(&mut self.lost_extents);
+        let (orphans, orphans_left_out) = ranges::outside(ranges::subtract(&covered, &holders), &self.lost_extents);
         for (s, e) in orphans {
             report.push(
                 Finding::new(&CSUM_NO_EXTENT, format!("there are no extents for csum range {s}-{e}"))
@@ -263,7 +250,8 @@ impl Family for Csum {
             );
         }
         ranges::merge(&mut self.needs);
-        let (gaps, gaps_left_out) = outside_holes(ranges::subtract(&self.needs, &covered), &self.lost_csums.holes());
+        ranges::merge(&mut self.lost_csums);
+        let (gaps, gaps_left_out) = ranges::outside(ranges::subtract(&self.needs, &covered), &self.lost_csums);
         for (s, e) in gaps {
             // Name the data extent the gap lies in, so a gap at an extent's start reads as such.
             let i = self.data_extents.partition_point(|r| r.0 <= s);

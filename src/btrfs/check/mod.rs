@@ -12,7 +12,6 @@ pub mod data_csum;
 mod devices;
 mod extent;
 mod fast_hash;
-mod lost;
 mod features;
 pub mod free_space;
 pub mod inode;

@@ -73,9 +73,35 @@ pub fn clip(v: &[Range], s: u64, e: u64) -> Vec<Range> {
     v[first..].iter().take_while(|r| r.0 < e).map(|r| (r.0.max(s), r.1.min(e))).filter(|r| r.0 < r.1).collect()
 }
 
+/// Splits `found` into what lies outside `holes` (merged, sorted) and how many of its ranges
+/// reached into a hole, wholly or in part.
+pub fn outside(found: Vec<Range>, holes: &[Range]) -> (Vec<Range>, u64) {
+    if holes.is_empty() {
+        return (found, 0);
+    }
+    let mut cut = 0;
+    let mut keep = Vec::new();
+    for r in found {
+        let rest = subtract(&[r], holes);
+        if rest != [r] {
+            cut += 1;
+        }
+        keep.extend(rest);
+    }
+    (keep, cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_reaching_into_holes_are_cut_and_counted() {
+        let (keep, n) = outside(vec![(0, 50), (150, 160), (180, 250)], &[(100, 200)]);
+        assert_eq!(keep, vec![(0, 50), (200, 250)]);
+        assert_eq!(n, 2);
+        assert_eq!(outside(vec![(1, 2)], &[]), (vec![(1, 2)], 0));
+    }
 
     #[test]
     fn ops() {
@@ -88,3 +114,4 @@ mod tests {
         assert_eq!(subtract(&[(0, 10)], &[]), vec![(0, 10)]);
     }
 }
+

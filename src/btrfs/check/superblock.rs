@@ -8,15 +8,16 @@ use ondisk_layouts::btrfs::tree::MAX_LEVEL;
 use ondisk_layouts::btrfs::*;
 
 pub fn check(fs: &Filesystem, report: &mut Report) {
-    let in_use = fs.sb.sb();
+    let used = fs.sb.sb();
+    let gen = used.generation.get();
     for d in fs.devices.values() {
         // A seed device's copies are compared with the copy chosen on it: they are its seed
         // filesystem's, older than the sprout's by construction.
-        let used = match d.chosen_copy() {
+        let reference = match d.chosen_copy() {
             Some(own) if d.seed => own.sb(),
-            _ => in_use,
+            _ => used,
         };
-        let gen = used.generation.get();
+        let reference_gen = reference.generation.get();
         let path = d.dev.path().display().to_string();
         // Every copy that fits on the device, as read when the filesystem was opened.
         let copies = &d.copies;
@@ -49,13 +50,13 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
                 continue;
             }
             let g = c.sb().generation.get();
-            if g < gen {
-                report.push(at(Finding::new(&SUPER_MIRROR_STALE, format!("superblock copy {} has generation {g}, the copy in use {gen}", c.mirror))
-                    .ctx("expected", gen).ctx("found", g).ctx("generation", g)));
-            } else if g == gen {
+            if g < reference_gen {
+                report.push(at(Finding::new(&SUPER_MIRROR_STALE, format!("superblock copy {} has generation {g}, the copy in use {reference_gen}", c.mirror))
+                    .ctx("expected", reference_gen).ctx("found", g).ctx("generation", g)));
+            } else if g == reference_gen {
                 let s = c.sb();
-                let same = s.fsid == used.fsid && s.root.get() == used.root.get() && s.chunk_root.get() == used.chunk_root.get()
-                    && s.bytes_used.get() == used.bytes_used.get();
+                let same = s.fsid == reference.fsid && s.root.get() == reference.root.get() && s.chunk_root.get() == reference.chunk_root.get()
+                    && s.bytes_used.get() == reference.bytes_used.get();
                 // log_root is left out: a log sync (fsync) rewrites only the primary copy
                 // (write_all_supers with max_mirrors 1), so mirrors of the same generation
                 // legitimately lack it.
@@ -66,8 +67,6 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
             }
         }
     }
-    let used = in_use;
-    let gen = used.generation.get();
     geometry(used, report);
     flags(used, report);
     for (name, g) in [("chunk_root_generation", used.chunk_root_generation.get()), ("uuid_tree_generation", used.uuid_tree_generation.get())] {

@@ -77,11 +77,19 @@ pub trait Family {
     /// shared with a subvolume walked before.
     #[allow(clippy::too_many_arguments)]
     fn item(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block, _slot: usize, _key: &DiskKey, _data: &[u8], _first_visit: bool) {}
+    /// Subtrees of the tree the walk could not descend into (unreadable, too damaged, a cycle),
+    /// once per tree before `end_tree`, when there are any. What a family would conclude about
+    /// the keys in them only echoes that loss.
+    fn lost_subtrees(&mut self, _cx: &Cx, _root: &TreeRoot, _lost: &[KeyBounds]) {}
     /// The tree has been walked.
     fn end_tree(&mut self, _cx: &Cx, _root: &TreeRoot, _report: &mut Report) {}
     /// Every tree has been walked: compare and report.
     fn finish(&mut self, _cx: &Cx, _report: &mut Report) {}
 }
+
+/// The keys a subtree can hold: from its pointer's key (`None`: the start of the tree) up to
+/// the next pointer's key, exclusive (`None`: the end of the tree).
+pub type KeyBounds = (Option<DiskKey>, Option<DiskKey>);
 
 /// Trees whose blocks are never shared, so every block's owner must be the tree itself.
 fn unshared_owner(tree: u64) -> Option<u64> {
@@ -139,8 +147,8 @@ enum Event<'a> {
     /// live pointer and an `item` per live item; a subvolume walk re-entering a shared block gets
     /// only the items.
     Block(Block<'a>, bool, usize),
-    /// The tree is done, with the objectid ranges of the subtrees that could not be walked.
-    End(TreeRoot, Vec<(u64, u64)>),
+    /// The tree is done, with the key bounds of the subtrees that could not be walked.
+    End(TreeRoot, Vec<KeyBounds>),
 }
 
 /// Events travel in batches, so that a channel operation is paid per batch, not per block.
@@ -249,12 +257,19 @@ fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Ve
                 Event::End(r, lost) => {
                     let before = report.findings.len();
                     for f in families.iter_mut() {
+                        if !lost.is_empty() {
+                            f.lost_subtrees(cx, r, lost);
+                        }
                         f.end_tree(cx, r, &mut report);
                     }
                     if is_subvolume(r.tree) && !lost.is_empty() {
-                        let n = leave_out_echoes(&mut report, r.tree, before, lost);
+                        // Per-inode findings: a lost subtree's objectids, its upper bound's
+                        // included (the next subtree may start inside that objectid).
+                        let ids: Vec<(u64, u64)> =
+                            lost.iter().map(|(lo, hi)| (lo.map_or(0, |k| k.objectid.get()), hi.map_or(u64::MAX, |k| k.objectid.get()))).collect();
+                        let n = leave_out_echoes(&mut report, r.tree, before, &ids);
                         if n > 0 {
-                            echoes.push(Echoes { tree: r.tree, left_out: n, lost: lost.clone() });
+                            echoes.push(Echoes { tree: r.tree, left_out: n, lost: ids });
                         }
                     }
                 }
@@ -438,8 +453,8 @@ impl<'a> Walker<'_, '_, 'a, '_> {
         }
         self.emit(Event::Begin(root.clone()));
         let per_tree = is_subvolume(root.tree);
-        // Objectid ranges of subtrees not walked (unreadable, a cycle, too damaged).
-        let mut lost: Vec<(u64, u64)> = Vec::new();
+        // Key bounds of subtrees not walked (unreadable, a cycle, too damaged).
+        let mut lost: Vec<KeyBounds> = Vec::new();
         let mut in_tree = HashSet::new();
         let mut queue = VecDeque::new();
         // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree, and for
@@ -460,7 +475,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             root.drop.map(|d| d.0),
         ));
         while let Some((bytenr, expect, high, on_drop_path)) = queue.pop_front() {
-            let range = (expect.first_key.map_or(0, |k| k.objectid.get()), high.map_or(u64::MAX, |k| k.objectid.get()));
+            let range = (expect.first_key, high);
             if !in_tree.insert(bytenr) {
                 lost.push(range);
                 self.report.push(
@@ -549,7 +564,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             }
             self.emit(Event::Block(block, first_visit, from));
         }
-        self.emit(Event::End(root.clone(), if per_tree { lost } else { Vec::new() }));
+        self.emit(Event::End(root.clone(), lost));
     }
 }
 
