@@ -78,7 +78,13 @@ pub fn detect(member: &Member) -> Option<Detected> {
             d.details.push("container", "btrfs-image metadump");
             Some(d)
         }
-        Member::Raw(dev) => detect_btrfs(dev).or_else(|| detect_bcachefs(dev)).or_else(|| detect_hammer(dev)),
+        Member::Raw(dev) => {
+            // Ask for the few kilobytes probed first: a cold page fault on its own reads
+            // megabytes around it (the device's read-ahead). The btrfs superblock copies are
+            // asked for by `read_copies`.
+            dev.will_need(0, bch::SB_SECTOR_OFFSET + 752);
+            detect_btrfs(dev).or_else(|| detect_bcachefs(dev)).or_else(|| detect_hammer(dev))
+        }
     }
 }
 

@@ -549,6 +549,13 @@ fn superblock_sys_array_max() -> usize {
 }
 
 impl Filesystem<'_> {
+    /// Unmaps the image pages the walk mapped (see [`Device::release_pages`]).
+    pub fn release_pages(&self) {
+        for d in self.devices.values() {
+            d.dev.release_pages();
+        }
+    }
+
     /// Asks the kernel to read the first copy of these tree blocks ahead, in disk order, adjacent
     /// blocks merged into one request. The walk announces a node's children when it reads the
     /// node, long before it visits them (breadth first); handing the device what has been

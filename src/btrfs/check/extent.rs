@@ -510,14 +510,18 @@ impl Family for ExtentTree {
             i = j;
         }
 
-        // Per extent item: refs vs found, backrefs vs found, level, owner.
-        let blocks_at = |bytenr: u64| blocks.binary_search_by_key(&bytenr, |b| b.bytenr).ok().map(|n| &blocks[n]);
+        // Per extent item: refs vs found, backrefs vs found, level, owner. Items, references,
+        // backrefs and blocks are all sorted by bytenr: one pass steps through the four together.
+        let mut found_at = Runs::new(&found, |x| x.bytenr);
+        let mut backrefs_at = Runs::new(&backrefs, |b| b.bytenr);
+        let mut blocks_at = Runs::new(&blocks, |b| b.bytenr);
         for (n, it) in items.iter().enumerate() {
-            if first_at(it.bytenr) != Some(n) || self.v0.binary_search(&it.bytenr).is_ok() {
+            let duplicate = n > 0 && items[n - 1].bytenr == it.bytenr;
+            if duplicate || self.v0.binary_search(&it.bytenr).is_ok() {
                 continue;
             }
-            let fr = range(&found, it.bytenr, |x| x.bytenr);
-            let br = range(&backrefs, it.bytenr, |b| b.bytenr);
+            let fr = found_at.run(it.bytenr);
+            let br = backrefs_at.run(it.bytenr);
             let found_total: u64 = fr.len() as u64;
             let loc = |f: Finding| f.at("logical", it.bytenr).at("tree", EXTENT_TREE_OBJECTID).at("key", key_record(&it.key)).ctx("leaf", it.leaf);
             if found_total == 0 {
@@ -590,7 +594,7 @@ impl Family for ExtentTree {
                 continue;
             }
             // Tree blocks: the level the item claims, the owner it must list.
-            if let Some(blk) = blocks_at(it.bytenr) {
+            if let Some(blk) = blocks_at.run(it.bytenr).first() {
                 if let Some(l) = it.level {
                     if l < u64::from(MAX_LEVEL) && l != u64::from(blk.level) {
                         report.push(loc(Finding::new(&METADATA_LEVEL, format!("tree block {} has level {}, its extent item says {l}", it.bytenr, blk.level))
@@ -617,9 +621,26 @@ impl Family for ExtentTree {
     }
 }
 
-/// The sub-slice of a sorted slice whose key equals `k`.
-fn range<T>(v: &[T], k: u64, key: impl Fn(&T) -> u64) -> &[T] {
-    let lo = v.partition_point(|x| key(x) < k);
-    let hi = v.partition_point(|x| key(x) <= k);
-    &v[lo..hi]
+/// Steps through a slice sorted by a `u64` key, asked for keys in ascending order: each run
+/// of equal keys is found by moving forward, not by a search from scratch, so a pass over
+/// every extent item costs one pass over each list.
+struct Runs<'v, T, K: Fn(&T) -> u64> {
+    v: &'v [T],
+    at: usize,
+    key: K,
+}
+
+impl<'v, T, K: Fn(&T) -> u64> Runs<'v, T, K> {
+    fn new(v: &'v [T], key: K) -> Self {
+        Runs { v, at: 0, key }
+    }
+
+    /// The elements whose key is `k` (empty if none); `k` must not be below the last one asked.
+    fn run(&mut self, k: u64) -> &'v [T] {
+        while self.v.get(self.at).is_some_and(|x| (self.key)(x) < k) {
+            self.at += 1;
+        }
+        let len = self.v[self.at..].iter().take_while(|x| (self.key)(x) == k).count();
+        &self.v[self.at..self.at + len]
+    }
 }

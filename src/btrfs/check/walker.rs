@@ -201,6 +201,9 @@ pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &
         cx.walk_errors.store(errors, Ordering::SeqCst);
         w.flush();
         drop(w);
+        // Every block has been read: unmapping them now overlaps the families' last work
+        // (a block still being delivered is simply mapped again).
+        fs.release_pages();
         consumers.into_iter().map(|c| c.join().expect("a check family panicked")).collect::<Vec<_>>()
     });
     // Findings the lost subtrees made unreliable, summed over the groups: one info per tree.
@@ -363,6 +366,11 @@ struct Walker<'c, 'f, 'a, 'r> {
 impl<'a> Walker<'_, '_, 'a, '_> {
     fn walk_every_tree(&mut self) {
         let sb = self.cx.fs.sb.sb();
+        // The roots the superblock names are asked for now, the trees' roots named by root
+        // items when the root tree has been walked: a root is read as soon as it is reached,
+        // before any read-ahead could ask for it, and a cold page fault on its own would read
+        // megabytes around it.
+        self.cx.fs.will_need_blocks(&[sb.chunk_root.get(), sb.root.get(), sb.log_root.get()]);
         let mut roots = Vec::new();
         // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
         let chunk = TreeRoot {
@@ -406,6 +414,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             self.walk_tree(&log, &mut roots);
         }
         // Trees found through root items (the log root tree's point at per-subvolume log trees).
+        self.cx.fs.will_need_blocks(&roots.iter().map(|r| r.bytenr).collect::<Vec<_>>());
         for r in std::mem::take(&mut roots) {
             self.walk_tree(&r, &mut Vec::new());
         }
