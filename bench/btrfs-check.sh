@@ -74,3 +74,7 @@ printf '%-14s %10s %16s\n' "" "median wall" "median RssAnon"
 printf '%-14s %9.2fs %12d KiB\n' ondisk "$ot" "$om" "btrfs check" "$pt" "$pm"
 printf '%-14s %9.2fs  (ondisk stats: every tree block read once, no checks)\n' "read floor" "$ft"
 awk -v a="$ot" -v b="$pt" -v c="$om" -v d="$pm" -v f="$ft" 'BEGIN { printf "ondisk is %.1fx faster, uses %.3f of the memory (1/%.0f); the read floor is %.1fx below btrfs check\n", b / a, c / d, d / c, b / f }'
+# The speed of this shared disk drifts over minutes: the ratio within each run (the two tools
+# timed seconds apart) is steadier than the ratio of the medians.
+r=(); for i in "${!o_t[@]}"; do r+=("$(echo "${p_t[$i]} / ${o_t[$i]}" | bc -l)"); done
+printf 'per-run ratios:'; printf ' %.1f' "${r[@]}"; printf ', median %.1fx\n' "$(printf '%s\n' "${r[@]}" | median)"
