@@ -43,6 +43,9 @@ pub struct Detected {
     pub members: u64,
     /// Details worth showing (checksum type, sizes, container format).
     pub details: Record<'static>,
+    /// The device's own uuid where the format has one apart from the filesystem's (btrfs
+    /// dev_item.uuid): what a sprout's chunk tree names its seed devices by.
+    pub device_uuid: Option<[u8; 16]>,
 }
 
 /// Formats 16 bytes in RFC 4122 order (btrfs, bcachefs).
@@ -124,6 +127,7 @@ fn btrfs_detected(copy: &btrfs_sb::SuperCopy) -> Option<Detected> {
         member_id: sb.dev_item.devid.get(),
         members: sb.num_devices.get(),
         details,
+        device_uuid: Some(sb.dev_item.uuid),
     })
 }
 
@@ -150,6 +154,7 @@ fn detect_bcachefs(dev: &Device) -> Option<Detected> {
         member_id: u64::from(*b.get(122)?),
         members: u64::from(*b.get(123)?),
         details,
+        device_uuid: None,
     })
 }
 
@@ -174,6 +179,7 @@ fn detect_hammer(dev: &Device) -> Option<Detected> {
         member_id: u64::from(u32_at(&b, 144)?),
         members: u64::from(u32_at(&b, 148)?),
         details,
+        device_uuid: None,
     })
 }
 

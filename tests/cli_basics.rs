@@ -74,6 +74,50 @@ fn detect_names_all_three_filesystems_and_set_members() {
     assert_eq!(hammer["missing"], serde_json::json!([1]));
 }
 
+/// A sprout's num_devices counts its seed filesystems' devices, which carry other fsids: detect
+/// reads the sprout's chunk tree to find them among the paths given (before, a sprout given
+/// with its seed was listed as missing a member).
+#[test]
+fn a_sprout_set_counts_its_seed_devices() {
+    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-images/btrfs-seed");
+    let p = |n: &str| seeds.join(format!("{n}.img.zst")).to_str().unwrap().to_string();
+    let sets = |paths: &[String]| -> Vec<serde_json::Value> {
+        let mut args = vec!["detect", "--json"];
+        args.extend(paths.iter().map(String::as_str));
+        let o = ondisk(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|l| l["type"] == "set").collect()
+    };
+    let sprout2 = "b5696e67-05b0-46e4-bf27-868326df2001";
+    let find = |v: &[serde_json::Value], uuid: &str| v.iter().find(|s| s["uuid"] == uuid).cloned().unwrap();
+
+    // sprout2 grew from sprout (devid 2), which grew from seed (devid 1); only sprout given.
+    let s = find(&sets(&[p("sprout2"), p("sprout")]), sprout2);
+    assert_eq!(s["members"], 3);
+    assert_eq!(s["present"], serde_json::json!([3, 2]));
+    assert_eq!(s["missing"], serde_json::json!([1]));
+    assert_eq!(s["seeds"][0]["devid"], 1);
+    assert_eq!(s["seeds"][0]["fsid"], "5eed0000-0000-4000-8000-00000000000a");
+    assert!(s["seeds"][0].get("path").is_none(), "{s}");
+    assert_eq!(s["seeds"][1]["devid"], 2);
+    assert_eq!(s["seeds"][1]["path"], p("sprout"));
+
+    let s = find(&sets(&[p("seed"), p("sprout2"), p("sprout")]), sprout2);
+    assert_eq!(s["missing"], serde_json::json!([]));
+    assert_eq!(s["present"].as_array().unwrap().len(), 3);
+
+    // A seed of another filesystem does not stand in for the sprout's seed device.
+    let s = find(&sets(&[p("sprout"), p("other-seed")]), "61228c3d-017e-488a-bfb7-b8cf15f0dc37");
+    assert_eq!(s["missing"], serde_json::json!([1]));
+
+    let o = ondisk(&["detect", &p("sprout"), &p("seed")]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("2 of 2 members present (2, 1); missing: none; devid 1 is on seed 5eed0000-0000-4000-8000-00000000000a"),
+        "{text}"
+    );
+}
+
 #[test]
 fn metadumps_are_detected_in_place() {
     let Some(shared) = shared() else { return };

@@ -44,6 +44,9 @@ pub struct Filesystem<'a> {
     pub problems: Vec<String>,
     /// The fsids of the seed filesystems given beside a sprout: their blocks carry these.
     pub seed_fsids: Vec<[u8; 16]>,
+    /// Who the chunk tree's DEV_ITEMs say the devices are, present or not (a sprout's name its
+    /// seed devices with the seeds' fsids).
+    pub dev_items: Vec<DevItemId>,
 }
 
 /// One copy of a logical range: its bytes, or why they could not be read.
@@ -190,6 +193,7 @@ impl<'a> Filesystem<'a> {
             chunks: ChunkMap::default(),
             problems: Vec::new(),
             seed_fsids: Vec::new(),
+            dev_items: Vec::new(),
         };
         let sys_len = (fs.sb.sb().sys_chunk_array_size.get() as usize).min(superblock_sys_array_max());
         let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
@@ -197,6 +201,7 @@ impl<'a> Filesystem<'a> {
         let dev_items = fs.load_chunk_tree();
         fs.check_chunk_geometry();
         fs.confirm_seeds(&dev_items)?;
+        fs.dev_items = dev_items;
         match set_aside.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(fs),
@@ -610,7 +615,8 @@ impl FsDevice<'_> {
 }
 
 /// Who a device item says a device is: devid, device uuid, fsid.
-type DevItemId = (u64, [u8; 16], [u8; 16]);
+/// A device as a DEV_ITEM names it: (devid, device uuid, fsid).
+pub type DevItemId = (u64, [u8; 16], [u8; 16]);
 
 fn another_filesystem(path: &std::path::Path, fsid: &[u8; 16]) -> Error {
     Error::Usage(format!("{}: belongs to another filesystem (fsid {})", path.display(), crate::detect::uuid_text(fsid)))

@@ -2,16 +2,18 @@
 
 use super::output::{finish, Out};
 use super::{Common, EXIT_OK, EXIT_OPERATIONAL};
-use crate::detect::{detect, Detected, FsKind};
-use crate::image::{open_member, OpenOptions};
-use crate::record::Record;
+use crate::btrfs::fs::Filesystem;
+use crate::detect::{detect, uuid_text, Detected, FsKind};
+use crate::image::{open_member, DeviceSet, Member, OpenOptions};
+use crate::record::{Record, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 pub fn run(c: &Common, opts: OpenOptions) -> crate::Result<i32> {
     let mut out = Out::new();
-    let mut found: Vec<(PathBuf, Detected)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut failed = false;
     for path in &c.paths {
         let member = match open_member(path, opts) {
@@ -23,19 +25,106 @@ pub fn run(c: &Common, opts: OpenOptions) -> crate::Result<i32> {
             }
         };
         match detect(&member) {
-            Some(d) => found.push((path.clone(), d)),
+            Some(d) => found.push(Found { path: path.clone(), member: Some(member), d }),
             None => {
                 eprintln!("ondisk: {}", crate::Error::NotAFilesystem(path.clone()));
                 failed = true;
             }
         }
     }
-    finish(print(&mut out, c.json, &found).and_then(|_| out.flush()))?;
+    let sets = sets(&mut found);
+    finish(print(&mut out, c.json, &found, &sets).and_then(|_| out.flush()))?;
     Ok(if failed { EXIT_OPERATIONAL } else { EXIT_OK })
 }
 
-fn print(out: &mut Out, json: bool, found: &[(PathBuf, Detected)]) -> std::io::Result<()> {
-    for (path, d) in found {
+/// A path and what it holds.
+struct Found {
+    path: PathBuf,
+    /// Kept open until its set has been looked at.
+    member: Option<Member>,
+    d: Detected,
+}
+
+/// One filesystem's members among the paths given.
+struct SetView {
+    kind: FsKind,
+    uuid_text: String,
+    members: u64,
+    present: Vec<u64>,
+    missing: Vec<u64>,
+    /// A sprout's devices that belong to its seed filesystems.
+    seeds: Vec<SeedDevice>,
+}
+
+/// A device of a seed filesystem that a sprout's chunk tree names.
+struct SeedDevice {
+    devid: u64,
+    fsid: [u8; 16],
+    /// The path given for it, if one was.
+    path: Option<PathBuf>,
+}
+
+/// Groups the paths by filesystem and uuid, and works out which members are present.
+fn sets(found: &mut [Found]) -> Vec<SetView> {
+    let mut groups: BTreeMap<(FsKind, [u8; 16]), Vec<usize>> = BTreeMap::new();
+    for (i, f) in found.iter().enumerate() {
+        groups.entry((f.d.kind, f.d.uuid)).or_default().push(i);
+    }
+    let mut views = Vec::new();
+    for ((kind, uuid), idx) in groups {
+        let first = &found[idx[0]].d;
+        let mut view = SetView {
+            kind,
+            uuid_text: first.uuid_text.clone(),
+            members: first.members,
+            present: idx.iter().map(|&i| found[i].d.member_id).collect(),
+            missing: Vec::new(),
+            seeds: Vec::new(),
+        };
+        // A btrfs set short of members may be a sprout whose other members are its seeds'
+        // devices, given under their own fsids: its chunk tree says which devices it has.
+        let resolved = kind == FsKind::Btrfs && view.present.len() < view.members as usize && resolve_btrfs(found, &idx, uuid, &mut view);
+        if !resolved {
+            view.missing = missing_members(kind, view.members, &view.present);
+        }
+        views.push(view);
+    }
+    views
+}
+
+/// Fills in a btrfs set's members from its chunk tree's device items: devices of seed
+/// filesystems (present when a path given is that device, by devid, device uuid and fsid, as
+/// the kernel opens seeds) and exactly which devids are missing. False when the chunk tree
+/// cannot be read from the members given.
+fn resolve_btrfs(found: &mut [Found], idx: &[usize], fsid: [u8; 16], view: &mut SetView) -> bool {
+    let set = DeviceSet { members: idx.iter().filter_map(|&i| found[i].member.take()).collect() };
+    let Ok(fs) = Filesystem::open(&set) else { return false };
+    if fs.dev_items.is_empty() {
+        return false;
+    }
+    for &(devid, device_uuid, item_fsid) in &fs.dev_items {
+        if item_fsid == fsid {
+            if !view.present.contains(&devid) {
+                view.missing.push(devid);
+            }
+            continue;
+        }
+        let given = found.iter().find(|f| {
+            f.d.kind == FsKind::Btrfs && f.d.uuid == item_fsid && f.d.member_id == devid && f.d.device_uuid == Some(device_uuid)
+        });
+        match given {
+            Some(_) => view.present.push(devid),
+            None => view.missing.push(devid),
+        }
+        view.seeds.push(SeedDevice { devid, fsid: item_fsid, path: given.map(|f| f.path.clone()) });
+    }
+    view.missing.sort_unstable();
+    view.missing.dedup();
+    true
+}
+
+fn print(out: &mut Out, json: bool, found: &[Found], sets: &[SetView]) -> std::io::Result<()> {
+    for Found { path, d, .. } in found {
         if json {
             out.json(&d.to_record(path))?;
         } else {
@@ -51,37 +140,45 @@ fn print(out: &mut Out, json: bool, found: &[(PathBuf, Detected)]) -> std::io::R
             writeln!(w)?;
         }
     }
-    // Sets: group by filesystem and uuid, say which members are present and which are missing.
-    type SetKey = (FsKind, [u8; 16]);
-    let mut sets: BTreeMap<SetKey, Vec<(&PathBuf, &Detected)>> = BTreeMap::new();
-    for (p, d) in found {
-        sets.entry((d.kind, d.uuid)).or_default().push((p, d));
-    }
-    for ((kind, _), members) in sets {
-        let first = members[0].1;
-        let present: Vec<u64> = members.iter().map(|(_, d)| d.member_id).collect();
-        let missing = missing_members(kind, first.members, &present);
+    for set in sets {
         if json {
             let mut r = Record::new();
             r.push("type", "set")
-                .push("fs", kind.name())
-                .push("uuid", first.uuid_text.clone())
-                .push("members", first.members)
-                .push("present", present.iter().map(|&m| m.into()).collect::<Vec<_>>())
-                .push("missing", missing.iter().map(|&m| m.into()).collect::<Vec<_>>());
+                .push("fs", set.kind.name())
+                .push("uuid", set.uuid_text.clone())
+                .push("members", set.members)
+                .push("present", set.present.iter().map(|&m| m.into()).collect::<Vec<_>>())
+                .push("missing", set.missing.iter().map(|&m| m.into()).collect::<Vec<_>>());
+            if !set.seeds.is_empty() {
+                let seeds = set.seeds.iter().map(|s| {
+                    let mut r = Record::new();
+                    r.push("devid", s.devid).push("fsid", uuid_text(&s.fsid));
+                    // No path: the seed device was not given.
+                    if let Some(p) = &s.path {
+                        r.push("path", Value::Name(Cow::Owned(p.as_os_str().as_encoded_bytes().to_vec())));
+                    }
+                    Value::Record(r)
+                });
+                r.push("seeds", seeds.collect::<Vec<_>>());
+            }
             out.json(&r)?;
         } else {
             let list = |v: &[u64]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ");
-            writeln!(
+            write!(
                 out.w(),
                 "set {} {}: {} of {} members present ({}); missing: {}",
-                kind.name(),
-                first.uuid_text,
-                present.len(),
-                first.members,
-                list(&present),
-                if missing.is_empty() { "none".to_string() } else { list(&missing) },
+                set.kind.name(),
+                set.uuid_text,
+                set.present.len(),
+                set.members,
+                list(&set.present),
+                if set.missing.is_empty() { "none".to_string() } else { list(&set.missing) },
             )?;
+            for s in &set.seeds {
+                let at = s.path.as_ref().map_or("not given".to_string(), |p| p.display().to_string());
+                write!(out.w(), "; devid {} is on seed {} ({at})", s.devid, uuid_text(&s.fsid))?;
+            }
+            writeln!(out.w())?;
         }
     }
     Ok(())
