@@ -110,6 +110,14 @@ fn a_sprout_set_counts_its_seed_devices() {
     let s = find(&sets(&[p("sprout"), p("other-seed")]), "61228c3d-017e-488a-bfb7-b8cf15f0dc37");
     assert_eq!(s["missing"], serde_json::json!([1]));
 
+    // A RAID1 seed: two devices of one seed filesystem, one of them given.
+    let more = seeds.with_file_name("btrfs-seed-more");
+    let q = |n: &str| more.join(format!("{n}.img.zst")).to_str().unwrap().to_string();
+    let s = find(&sets(&[q("raid1-sprout"), q("raid1-seed.dev1")]), "99a663cf-59a5-4537-b8c3-157b946b4592");
+    assert_eq!(s["present"], serde_json::json!([3, 1]));
+    assert_eq!(s["missing"], serde_json::json!([2]));
+    assert_eq!(s["seeds"].as_array().unwrap().len(), 2);
+
     let o = ondisk(&["detect", &p("sprout"), &p("seed")]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
