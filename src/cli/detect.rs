@@ -25,7 +25,12 @@ pub fn run(c: &Common, opts: OpenOptions) -> crate::Result<i32> {
             }
         };
         match detect(&member) {
-            Some(d) => found.push(Found { path: path.clone(), member: Some(member), d }),
+            Some(d) => {
+                // Only a btrfs set of several devices may need its chunk tree read; other
+                // members are closed now (a decompressed image holds a temporary file).
+                let member = (d.kind == FsKind::Btrfs && d.members > 1).then_some(member);
+                found.push(Found { path: path.clone(), member, d })
+            }
             None => {
                 eprintln!("ondisk: {}", crate::Error::NotAFilesystem(path.clone()));
                 failed = true;
@@ -40,7 +45,7 @@ pub fn run(c: &Common, opts: OpenOptions) -> crate::Result<i32> {
 /// A path and what it holds.
 struct Found {
     path: PathBuf,
-    /// Kept open until its set has been looked at.
+    /// Kept open until its set has been looked at, where that may need it.
     member: Option<Member>,
     d: Detected,
 }
