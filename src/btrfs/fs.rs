@@ -198,9 +198,9 @@ impl<'a> Filesystem<'a> {
         let sys_len = (fs.sb.sb().sys_chunk_array_size.get() as usize).min(superblock_sys_array_max());
         let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
         fs.problems = fs.chunks.load_sys_array(&array);
-        let dev_items = fs.load_chunk_tree();
+        let (dev_items, whole) = fs.load_chunk_tree();
         fs.check_chunk_geometry();
-        fs.confirm_seeds(&dev_items)?;
+        fs.confirm_seeds(&dev_items, whole)?;
         fs.dev_items = dev_items;
         match set_aside.into_iter().next() {
             Some(e) => Err(e),
@@ -211,12 +211,18 @@ impl<'a> Filesystem<'a> {
     /// Every seed path given must be a device the sprout's chunk tree names, by devid, device
     /// uuid and fsid (the kernel opens seeds that way, `open_seed_devices`); anything else is a
     /// path of another filesystem.
-    fn confirm_seeds(&mut self, dev_items: &[DevItemId]) -> Result<()> {
+    ///
+    /// Only a chunk tree read `whole` (every block found, with a good checksum, at its address)
+    /// can say that a seeding path is not one of its devices. When it could not be read, the
+    /// device items that would name the seeds are lost or untrustworthy: the filesystem is
+    /// damaged, not the set of paths, and its seeds are taken on their SEEDING flag so that the
+    /// check reports the damage (a sprout given alone with the same chunk tree does).
+    fn confirm_seeds(&mut self, dev_items: &[DevItemId], whole: bool) -> Result<()> {
         for d in self.devices.values().filter(|d| d.seed) {
             let Some(copy) = d.chosen_copy() else { continue };
             let di = &copy.sb().dev_item;
             let named = (d.devid, di.uuid, copy.sb().fsid);
-            if !dev_items.contains(&named) {
+            if whole && !dev_items.contains(&named) {
                 return Err(another_filesystem(d.dev.path(), &copy.sb().fsid));
             }
             if !self.seed_fsids.contains(&named.2) {
@@ -245,10 +251,11 @@ impl<'a> Filesystem<'a> {
     }
 
     /// Adds every CHUNK_ITEM of the chunk tree to the map (the sys array only maps SYSTEM
-    /// chunks), and returns who its device items say the devices are.
-    fn load_chunk_tree(&mut self) -> Vec<DevItemId> {
+    /// chunks), and returns who its device items say the devices are, and whether the tree was
+    /// read whole (see [`Filesystem::confirm_seeds`]).
+    fn load_chunk_tree(&mut self) -> (Vec<DevItemId>, bool) {
         let sb = self.sb.sb();
-        let (found, dev_items, mut problems) = self.chunks_of_tree(sb.chunk_root.get(), sb.chunk_root_level);
+        let (found, dev_items, mut problems, whole) = self.chunks_of_tree(sb.chunk_root.get(), sb.chunk_root_level);
         for c in found {
             if let Err(e) = self.chunks.insert(c) {
                 // The same chunk in both the sys array and the tree is normal; only real clashes.
@@ -256,17 +263,19 @@ impl<'a> Filesystem<'a> {
             }
         }
         self.problems.extend(problems);
-        dev_items
+        (dev_items, whole)
     }
 
-    /// Every CHUNK_ITEM of the chunk tree rooted at `root`, who its device items name, and the
-    /// problems met reading it.
-    fn chunks_of_tree(&self, root: u64, level: u8) -> (Vec<ChunkInfo>, Vec<DevItemId>, Vec<String>) {
+    /// Every CHUNK_ITEM of the chunk tree rooted at `root`, who its device items name, the
+    /// problems met reading it, and whether every block of it was read and verified.
+    fn chunks_of_tree(&self, root: u64, level: u8) -> (Vec<ChunkInfo>, Vec<DevItemId>, Vec<String>, bool) {
         let mut found = Vec::new();
         let mut dev_items = Vec::new();
         let mut problems = Vec::new();
+        let mut whole = true;
         super::walk::walk_tree(self, root, Some(level), &mut |ev| match ev {
             super::walk::Event::Block(b, _) => {
+                whole &= b.csum_ok && b.node.header().bytenr.get() == b.bytenr;
                 for item in b.node.items() {
                     if item.key.type_ == DEV_ITEM_KEY {
                         let data = b.node.item_data(item).ok();
@@ -287,16 +296,19 @@ impl<'a> Filesystem<'a> {
                     }
                 }
             }
-            super::walk::Event::Error { bytenr, error, .. } => problems.push(format!("chunk tree block {bytenr}: {error}")),
+            super::walk::Event::Error { bytenr, error, .. } => {
+                whole = false;
+                problems.push(format!("chunk tree block {bytenr}: {error}"));
+            }
         });
-        (found, dev_items, problems)
+        (found, dev_items, problems, whole)
     }
 
     /// Adds the chunks of an older chunk tree (a backup root's) where the current map has none:
     /// the way in to trees written before a chunk was removed, or past a damaged chunk tree.
     /// Returns how many chunks were added and the problems met reading that tree.
     pub fn add_older_chunk_tree(&mut self, root: u64, level: u8) -> (usize, Vec<String>) {
-        let (found, _, problems) = self.chunks_of_tree(root, level);
+        let (found, _, problems, _) = self.chunks_of_tree(root, level);
         // Overlaps are expected (the current map wins): only chunks filling a hole are added.
         let added = found.into_iter().filter(|c| self.chunks.insert(c.clone()).is_ok()).count();
         (added, problems)
