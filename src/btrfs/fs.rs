@@ -136,11 +136,19 @@ impl<'a> Filesystem<'a> {
                 (m, copies, choice)
             })
             .collect();
-        // The superblock in use: the newest chosen copy (the first of equals), and why.
+        // The superblock in use: the newest chosen copy, and why. Between filesystems of one
+        // generation (only damage makes a sprout's equal its seed's) the verdict must not
+        // depend on the order of the paths: a filesystem that is not a seed wins, then the one
+        // with more devices (a sprout counts its seeds'), then the greater fsid; within one
+        // filesystem, the first of equals.
+        let rank = |c: &SuperCopy| {
+            let sb = c.sb();
+            (sb.generation.get(), sb.flags.get() & SUPER_FLAG_SEEDING == 0, sb.num_devices.get(), sb.fsid)
+        };
         let mut best: Option<(SuperCopy, String)> = None;
         for (m, copies, choice) in &read {
             let Some(c) = choice.index.and_then(|i| copies.get(i)) else { continue };
-            if best.as_ref().is_none_or(|(b, _)| c.sb().generation.get() > b.sb().generation.get()) {
+            if best.as_ref().is_none_or(|(b, _)| rank(c) > rank(b)) {
                 best = Some((c.clone(), format!("{}: {}", m.path().display(), choice.reason)));
             }
         }

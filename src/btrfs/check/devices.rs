@@ -32,7 +32,7 @@ crate::declare_kinds! {
     STRIPE_DEV_UUID = "btrfs.stripe_dev_uuid", Error,
         "a chunk stripe's dev_uuid is not the uuid of the device item with its devid: the kernel takes that device as missing (btrfs check: \"device is missing\")";
     DEV_ITEM_KEY_BAD = "btrfs.dev_item_key", Error,
-        "a device item keyed under an objectid other than DEV_ITEMS (1): the kernel's tree-checker refuses the leaf";
+        "a device item keyed under an objectid other than DEV_ITEMS (1), or whose key offset is not the devid it holds: the kernel's tree-checker refuses the leaf";
     DEV_ITEM_FSID = "btrfs.dev_item_fsid", Error,
         "a device item's fsid is neither the filesystem's nor that of a seed given beside it: the device of a seed filesystem that was not given, which the kernel cannot mount without";
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
@@ -72,8 +72,9 @@ pub struct Devices {
     /// Device items seen (duplicates count: num_devices is compared with this).
     dev_items: u64,
     exts: Vec<DevExt>,
-    /// DEV_ITEM keys whose objectid is not DEV_ITEMS_OBJECTID.
-    bad_keys: Vec<DiskKey>,
+    /// DEV_ITEM keys the tree-checker refuses: under another objectid than DEV_ITEMS_OBJECTID
+    /// (None), or keyed as another devid than the item holds (Some(the devid held)).
+    bad_keys: Vec<(DiskKey, Option<u64>)>,
 }
 
 impl Devices {
@@ -92,10 +93,15 @@ impl Family for Devices {
                 // The tree-checker refuses a device item under any other objectid; it is still
                 // the device's item for every other check, so the one fault is reported once.
                 if key.objectid.get() != DEV_ITEMS_OBJECTID {
-                    self.bad_keys.push(*key);
+                    self.bad_keys.push((*key, None));
                 }
                 self.dev_items += 1;
                 if let Ok((d, _)) = DevItem::ref_from_prefix(data) {
+                    // The tree-checker's "devid mismatch". The key decides for every other
+                    // check, as it does for btrfs check, which finds device items by key.
+                    if d.devid.get() != key.offset.get() {
+                        self.bad_keys.push((*key, Some(d.devid.get())));
+                    }
                     let rec = DevRec { total_bytes: d.total_bytes.get(), bytes_used: d.bytes_used.get(), uuid: d.uuid, fsid: d.fsid };
                     self.devs.entry(key.offset.get()).or_insert(rec);
                 }
@@ -113,11 +119,25 @@ impl Family for Devices {
     }
 
     fn finish(&mut self, cx: &Cx, report: &mut Report) {
-        for k in &self.bad_keys {
-            report.push(Finding::new(&DEV_ITEM_KEY_BAD, format!(
-                "device item of devid {} under objectid {}, not {DEV_ITEMS_OBJECTID}: the kernel's tree-checker refuses the leaf", k.offset.get(), k.objectid.get()))
+        for (k, held) in &self.bad_keys {
+            let msg = match held {
+                None => format!(
+                    "device item of devid {} under objectid {}, not {DEV_ITEMS_OBJECTID}: the kernel's tree-checker refuses the leaf",
+                    k.offset.get(),
+                    k.objectid.get()
+                ),
+                Some(devid) => format!(
+                    "device item keyed as devid {} holds devid {devid}: the kernel's tree-checker refuses the leaf (\"devid mismatch\")",
+                    k.offset.get()
+                ),
+            };
+            let mut f = Finding::new(&DEV_ITEM_KEY_BAD, msg)
                 .at("tree", CHUNK_TREE_OBJECTID)
-                .at("key", key_value(k.objectid.get(), DEV_ITEM_KEY, k.offset.get())));
+                .at("key", key_value(k.objectid.get(), DEV_ITEM_KEY, k.offset.get()));
+            if let Some(devid) = held {
+                f = f.ctx("expected", k.offset.get()).ctx("found", *devid);
+            }
+            report.push(f);
         }
         let mut exts = std::mem::take(&mut self.exts);
         exts.sort_unstable_by_key(|e| (e.devid, e.physical));

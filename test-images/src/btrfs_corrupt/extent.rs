@@ -234,6 +234,11 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .exact()
         .why("the device item keyed under objectid 255: the kernel's tree-checker refuses the chunk tree leaf, btrfs check no longer counts it as a device (\"super num devices mismatch, have 1 expect 0\"); here it still describes device 1 to the other checks, so the one fault is one finding (found by the differential fuzz)"),
+        row("dev-item-devid", Devices, Base::MkfsFiles, &["btrfs.dev_item_key=1:error"], |i| {
+            i.edit_item(&i.find("the device item", |v| is_type(v, 3, "DEV_ITEM"))?, |d| put64(d, offset_of!(DevItem, devid), 7))
+        })
+        .exact()
+        .why("the device item keyed as devid 1 holds devid 7: the kernel's tree-checker refuses the chunk tree leaf (\"devid mismatch\"). btrfs check 6.2 takes the devid the item holds, so device 1 has no item (\"Device extent[1, ...] didn't find its device\"); here the key decides, as it does for every other device item check, and the one fault is one finding (found by the seed-set fuzz)"),
         row("dev-item-fsid", Devices, Base::MkfsFiles, &["btrfs.dev_item_fsid=1:error"], |i| {
             i.edit_item(&i.find("the device item", |v| is_type(v, 3, "DEV_ITEM"))?, |d| d[offset_of!(DevItem, fsid) + 4] ^= 0xff)
         })
