@@ -730,3 +730,26 @@ fn a_generation_tie_does_not_make_the_verdict_depend_on_path_order() {
     }
     assert_eq!(codes[0], codes[1], "the same findings in both orders");
 }
+
+/// A seed whose superblock generation was changed since the sprout grew (here raised above the
+/// sprout's own): the sprout's device item recorded the seed's generation, and the kernel
+/// refuses to mount on a difference (read_one_dev). The sprout, not a seed, still names the set
+/// in both orders, and the difference is the one error.
+#[test]
+fn a_seed_with_another_generation_than_its_sprout_recorded() {
+    let p = prepare(&SPROUT);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = p.base.copy_to(dir.path()).expect("a copy");
+    let sprout_generation = sb_u64(&read_super(&img.paths[0]), SB_GENERATION);
+    let mut edits = Vec::new();
+    put(&mut edits, SB_GENERATION, &(sprout_generation + 5).to_le_bytes());
+    edit_member_super(&img, 1, &edits);
+    for order in [[0, 1], [1, 0]] {
+        let paths: Vec<PathBuf> = order.iter().map(|&i| img.paths[i].clone()).collect();
+        let (code, kinds, stderr) = check_kinds(&paths);
+        assert_eq!(code, Some(4), "{order:?}: {kinds:?}\n{stderr}");
+        let errors: Vec<&String> = kinds.keys().filter(|k| *k != "btrfs.free_space_orphan").collect();
+        assert_eq!(errors, ["btrfs.seed_generation"], "{order:?}: {kinds:?}");
+        assert_eq!(kinds["btrfs.seed_generation"], 1);
+    }
+}

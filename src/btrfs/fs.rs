@@ -118,13 +118,13 @@ pub enum BlockError {
 
 impl<'a> Filesystem<'a> {
     /// Opens the filesystem on a device set: picks the superblock, builds the chunk map.
+    ///
+    /// Paths of several filesystems are a sprout with its seeds. The sprout is the filesystem
+    /// whose chunk tree names every other path as one of its seed devices; the candidates are
+    /// tried in order of likelihood (see `rank`), so the order of the paths never decides, and
+    /// a damaged superblock field cannot make a seed pass for its sprout.
     pub fn open(set: &'a DeviceSet) -> Result<Self> {
-        let mut devices: BTreeMap<u64, FsDevice> = BTreeMap::new();
-        let mut metadump = None;
-        // A sprout is newer than every seed it grew from (it carries on the seed's generation
-        // count), so the newest superblock over all paths names the filesystem; a path with
-        // another fsid can only be one of its seeds, which the chunk tree must confirm.
-        let mut read: Vec<(&Member, Vec<SuperCopy>, superblock::Choice)> = set
+        let read: Vec<(&Member, Vec<SuperCopy>, superblock::Choice)> = set
             .members
             .iter()
             .map(|m| {
@@ -136,30 +136,58 @@ impl<'a> Filesystem<'a> {
                 (m, copies, choice)
             })
             .collect();
-        // The superblock in use: the newest chosen copy, and why. Between filesystems of one
-        // generation (only damage makes a sprout's equal its seed's) the verdict must not
-        // depend on the order of the paths: a filesystem that is not a seed wins, then the one
-        // with more devices (a sprout counts its seeds'), then the greater fsid; within one
-        // filesystem, the first of equals.
+        // Per filesystem, its best chosen copy (the first of equals), and why; the filesystems
+        // in order of rank: one that is not a seed first (a sprout is written to, its seeds
+        // are not), then the newest (a sprout carries on its seed's generation count, and a
+        // sprout made a seed in turn is newer than its own seeds), then the one with more
+        // devices (a sprout counts its seeds'), then the greater fsid.
         let rank = |c: &SuperCopy| {
             let sb = c.sb();
-            (sb.generation.get(), sb.flags.get() & SUPER_FLAG_SEEDING == 0, sb.num_devices.get(), sb.fsid)
+            (sb.flags.get() & SUPER_FLAG_SEEDING == 0, sb.generation.get(), sb.num_devices.get(), sb.fsid)
         };
-        let mut best: Option<(SuperCopy, String)> = None;
+        let mut candidates: Vec<(SuperCopy, String)> = Vec::new();
         for (m, copies, choice) in &read {
             let Some(c) = choice.index.and_then(|i| copies.get(i)) else { continue };
-            if best.as_ref().is_none_or(|(b, _)| rank(c) > rank(b)) {
-                best = Some((c.clone(), format!("{}: {}", m.path().display(), choice.reason)));
+            let reason = format!("{}: {}", m.path().display(), choice.reason);
+            match candidates.iter_mut().find(|(b, _)| b.sb().fsid == c.sb().fsid) {
+                Some(b) if rank(c) > rank(&b.0) => *b = (c.clone(), reason),
+                Some(_) => {}
+                None => candidates.push((c.clone(), reason)),
             }
         }
+        candidates.sort_by_key(|(c, _)| std::cmp::Reverse(rank(c)));
+        let mut first_error = None;
+        for best in candidates {
+            match Self::open_as(&read, Some(best)) {
+                Ok(fs) => return Ok(fs),
+                // Another path that is not this candidate's seed: perhaps it is the sprout.
+                Err(e @ Error::Usage(_)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(first_error.unwrap_or(e)),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            // No member has a valid superblock: say which.
+            None => Self::open_as(&read, None),
+        }
+    }
+
+    /// Opens the set as the filesystem of superblock `best`: every path of another fsid must
+    /// be one of its seed devices.
+    fn open_as(read: &[(&'a Member, Vec<SuperCopy>, superblock::Choice)], best: Option<(SuperCopy, String)>) -> Result<Self> {
+        let mut devices: BTreeMap<u64, FsDevice> = BTreeMap::new();
+        let mut metadump = None;
         let newest = best.as_ref().map(|(b, _)| b.sb().fsid);
+        let mut read: Vec<&(&'a Member, Vec<SuperCopy>, superblock::Choice)> = read.iter().collect();
         // The filesystem's own paths first, so that a seed path claiming one of their devids is
         // the one set aside.
         read.sort_by_key(|(_, copies, choice)| choice.index.and_then(|i| copies.get(i)).map(|c| c.sb().fsid) != newest);
         // Seed paths whose devid another path of another fsid holds already: the chunk tree names
         // one device per devid, so at most one of them can be a seed of this filesystem.
         let mut set_aside = Vec::new();
-        for (m, copies, choice) in read {
+        for &(m, ref copies, ref choice) in read {
             if let Member::Metadump(md) = m {
                 metadump = Some(md);
             }
@@ -180,7 +208,7 @@ impl<'a> Filesystem<'a> {
                     }
                     return Err(twice(devid, other.dev.path(), m.path()));
                 }
-                devices.insert(devid, FsDevice { devid, dev, copies, chosen: Some(i), reason: choice.reason, seed });
+                devices.insert(devid, FsDevice { devid, dev, copies: copies.clone(), chosen: Some(i), reason: choice.reason.clone(), seed });
             }
         }
         let (sb, sb_reason) = best.ok_or_else(|| Error::Usage("no device given".into()))?;

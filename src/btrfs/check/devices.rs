@@ -33,6 +33,8 @@ crate::declare_kinds! {
         "a chunk stripe's dev_uuid is not the uuid of the device item with its devid: the kernel takes that device as missing (btrfs check: \"device is missing\")";
     DEV_ITEM_KEY_BAD = "btrfs.dev_item_key", Error,
         "a device item keyed under an objectid other than DEV_ITEMS (1), or whose key offset is not the devid it holds: the kernel's tree-checker refuses the leaf";
+    SEED_GENERATION = "btrfs.seed_generation", Error,
+        "a seed device's superblock generation is not the one the sprout's device item recorded for it: the kernel refuses to mount (a seed changed or replaced since the sprout grew)";
     DEV_ITEM_FSID = "btrfs.dev_item_fsid", Error,
         "a device item's fsid is neither the filesystem's nor that of a seed given beside it: the device of a seed filesystem that was not given, which the kernel cannot mount without";
     SUPER_NUM_DEVICES = "btrfs.super_num_devices", Error,
@@ -53,6 +55,8 @@ struct DevRec {
     bytes_used: u64,
     uuid: [u8; 16],
     fsid: [u8; 16],
+    /// For a seed filesystem's device: its superblock generation when the sprout grew from it.
+    generation: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +106,13 @@ impl Family for Devices {
                     if d.devid.get() != key.offset.get() {
                         self.bad_keys.push((*key, Some(d.devid.get())));
                     }
-                    let rec = DevRec { total_bytes: d.total_bytes.get(), bytes_used: d.bytes_used.get(), uuid: d.uuid, fsid: d.fsid };
+                    let rec = DevRec {
+                        total_bytes: d.total_bytes.get(),
+                        bytes_used: d.bytes_used.get(),
+                        uuid: d.uuid,
+                        fsid: d.fsid,
+                        generation: d.generation.get(),
+                    };
                     self.devs.entry(key.offset.get()).or_insert(rec);
                 }
             }
@@ -273,6 +283,24 @@ impl Family for Devices {
                     crate::detect::uuid_text(&copy.sb().dev_item.fsid), d.devid, crate::detect::uuid_text(&own)))
                     .at("device", d.dev.path().display().to_string())
                     .at("devid", d.devid));
+            }
+        }
+        // A seed device's superblock generation is frozen with its filesystem, and the sprout's
+        // device item records it: the kernel refuses to mount a sprout whose seed device says
+        // otherwise (read_one_dev: -EINVAL), a seed changed or replaced since the sprout grew.
+        for d in cx.fs.devices.values().filter(|d| d.seed) {
+            let Some(copy) = d.chosen_copy() else { continue };
+            let Some(rec) = self.devs.get(&d.devid).filter(|r| r.fsid == copy.sb().fsid) else { continue };
+            if copy.sb().generation.get() != rec.generation {
+                report.push(Finding::new(&SEED_GENERATION, format!(
+                    "seed device {} (devid {}) has superblock generation {}, the sprout's device item recorded {}",
+                    d.dev.path().display(), d.devid, copy.sb().generation.get(), rec.generation))
+                    .at("device", d.dev.path().display().to_string())
+                    .at("devid", d.devid)
+                    .at("tree", CHUNK_TREE_OBJECTID)
+                    .at("key", key_value(DEV_ITEMS_OBJECTID, DEV_ITEM_KEY, d.devid))
+                    .ctx("expected", rec.generation)
+                    .ctx("found", copy.sb().generation.get()));
             }
         }
         // Each device's own superblock (the copy chosen for it) against its device item.
