@@ -46,25 +46,10 @@ pub fn temp_image(bytes: &[u8]) -> tempfile::NamedTempFile {
     f
 }
 
-/// A shared `.zst` image decompressed once per test process into a sparse temporary file, so the
-/// many runs of the binary do not each decompress 256 MiB. Each image has its own once-cell, so
-/// tests running in parallel decompress different images at the same time.
+/// A shared `.zst` image decompressed into the target's scratch folder (see
+/// [`raw_image`](super::raw_image)): once, not per run of the binary. (Temporary files held in a
+/// static here were never deleted, since statics are not dropped: every test run left its
+/// decompressed HAMMER images behind in /tmp.)
 pub fn raw(zst: &std::path::Path) -> PathBuf {
-    use std::collections::HashMap;
-    use std::io::Read;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Cell = Arc<OnceLock<tempfile::NamedTempFile>>;
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Cell>>> = OnceLock::new();
-    let cell: Cell = {
-        let mut m = CACHE.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(zst.to_path_buf()).or_default().clone()
-    };
-    let f = cell.get_or_init(|| {
-        let mut z = std::fs::File::open(zst).expect("open image");
-        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut z).expect("zstd");
-        let mut bytes = Vec::new();
-        dec.read_to_end(&mut bytes).expect("decompress");
-        temp_image(&bytes)
-    });
-    f.path().to_path_buf()
+    super::raw_image(zst)
 }
