@@ -188,7 +188,7 @@ impl Detected {
     pub fn to_record(&self, path: &std::path::Path) -> Record<'static> {
         let mut r = Record::new();
         r.push("type", "device")
-            .push("path", Value::Name(Cow::Owned(path.as_os_str().as_encoded_bytes().to_vec())))
+            .push("path", path)
             .push("fs", self.kind.name())
             .push("uuid", self.uuid_text.clone())
             .push("label", Value::Name(Cow::Owned(self.label.clone())))

@@ -85,6 +85,13 @@ impl From<String> for Value<'_> {
         Value::Str(Cow::Owned(s))
     }
 }
+/// A path the user gave, as bytes meant as text (not UTF-8 on every system).
+impl From<&std::path::Path> for Value<'_> {
+    fn from(p: &std::path::Path) -> Self {
+        Value::Name(std::borrow::Cow::Owned(p.as_os_str().as_encoded_bytes().to_vec()))
+    }
+}
+
 impl<'a> From<Record<'a>> for Value<'a> {
     fn from(r: Record<'a>) -> Self {
         Value::Record(r)

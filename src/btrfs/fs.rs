@@ -662,7 +662,6 @@ impl FsDevice<'_> {
     }
 }
 
-/// Who a device item says a device is: devid, device uuid, fsid.
 /// A device as a DEV_ITEM names it: (devid, device uuid, fsid).
 pub type DevItemId = (u64, [u8; 16], [u8; 16]);
 

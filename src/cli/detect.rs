@@ -6,7 +6,6 @@ use crate::btrfs::fs::Filesystem;
 use crate::detect::{detect, uuid_text, Detected, FsKind};
 use crate::image::{open_member, DeviceSet, Member, OpenOptions};
 use crate::record::{Record, Value};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -160,7 +159,7 @@ fn print(out: &mut Out, json: bool, found: &[Found], sets: &[SetView]) -> std::i
                     r.push("devid", s.devid).push("fsid", uuid_text(&s.fsid));
                     // No path: the seed device was not given.
                     if let Some(p) = &s.path {
-                        r.push("path", Value::Name(Cow::Owned(p.as_os_str().as_encoded_bytes().to_vec())));
+                        r.push("path", p.as_path());
                     }
                     Value::Record(r)
                 });

@@ -108,7 +108,7 @@ fn volume_record(fs: &Fs, no: u32, v: &fs::Volume, path: &std::path::Path) -> Re
     let hd = &v.hdr;
     let mut r = Record::new();
     r.push("type", "volume")
-        .push("path", Value::Name(Cow::Owned(path.as_os_str().as_encoded_bytes().to_vec())))
+        .push("path", path)
         .push("vol_no", no)
         .push("vol_count", hd.vol_count.get())
         .push("vol_version", hd.vol_version.get())
