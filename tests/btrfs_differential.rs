@@ -58,10 +58,16 @@ const ONDISK_ALONE: &[(&str, &str)] = &[
 ];
 
 /// Warnings ondisk gives where btrfs check 6.2 fails and the kernel mounts, with why.
-const PROGS_STRICTER: &[(&str, &str)] = &[(
-    "btrfs.super_bad_geometry",
-    "a power-of-two stripesize other than 4096 and the sectorsize: the kernel checks only that it is a power of two and never uses it; btrfs check refuses (\"invalid stripesize\")",
-)];
+const PROGS_STRICTER: &[(&str, &str)] = &[
+    (
+        "btrfs.space_cache_invalid",
+        "a v1 space cache holding more free bytes than its block group can have: the kernel compares the totals and drops the cache (\"has wrong amount of free space\"); btrfs check calls it an error (\"could leads to serious corruption\")",
+    ),
+    (
+        "btrfs.super_bad_geometry",
+        "a power-of-two stripesize other than 4096 and the sectorsize: the kernel checks only that it is a power of two and never uses it; btrfs check refuses (\"invalid stripesize\")",
+    ),
+];
 
 fn known(kind: &str) -> bool {
     ONDISK_ALONE.iter().any(|(k, _)| *k == kind)

@@ -5,8 +5,8 @@
 //! - the csum items of the csum tree, in key order;
 //! - the data extents of the extent tree (EXTENT_ITEM with the DATA flag): csums may only cover
 //!   bytes some data extent holds;
-//! - the referenced ranges of regular file extents of inodes that checksum their data: these
-//!   need csums. An uncompressed extent needs csums for the bytes the file uses,
+//! - the referenced ranges of regular file extents of inodes that checksum their data, outside
+//!   the data relocation tree (see `item`): these need csums. An uncompressed extent needs csums for the bytes the file uses,
 //!   `[disk_bytenr + offset, + num_bytes)` (the rest of a partially overwritten extent may keep or
 //!   lose its csums); a compressed extent is checksummed as stored, the whole
 //!   `[disk_bytenr, + disk_num_bytes)`. Inline extents and holes have none;
@@ -180,6 +180,12 @@ impl Family for Csum {
             }
             EXTENT_DATA_KEY if is_subvolume(tree) && first_visit => {
                 match file_extent_use(data, self.nodatasum.contains(&key.objectid.get())) {
+                    // The data relocation tree's extents are copies balance is making: their
+                    // csums are cloned from the source, which has none where it was prealloc
+                    // or NODATASUM, and the kernel reads such holes as NODATASUM
+                    // (btrfs_lookup_bio_sums: "so that balance won't report false csum
+                    // error"). A crash mid-balance leaves them; the next mount drops the tree.
+                    Use::Needs(_) if tree == DATA_RELOC_TREE_OBJECTID => {}
                     Use::Needs(r) => self.needs.push(r),
                     Use::NoCsum(r) => self.no_csum.push(r),
                     Use::Nothing => {}

@@ -27,9 +27,12 @@
 //! kernel trusts a cache only when the superblock's cache_generation is the filesystem
 //! generation, the header's generation is the inode's, and the page checksums and the page-0
 //! generation match; otherwise it discards the cache (an info finding here, no harm done). A
+//! cache must also hold as many free bytes as the block group item leaves (length - used -
+//! superblock stripes), or the kernel drops it as "wrong amount of free space" (info too; a
+//! warning when it holds more, which btrfs check calls an error). A
 //! cache it would trust must list exactly the free ranges: a cached free range that is
 //! allocated or allocatable space missing from it is an error (the kernel would hand out used
-//! space, or check its total and drop it).
+//! space, or never use free space).
 
 use super::ranges::{self, Range};
 use super::walker::{Cx, Family, TreeRoot};
@@ -60,7 +63,7 @@ crate::declare_kinds! {
     FREE_SPACE_MISSING = "btrfs.free_space_missing", Error,
         "a range the extent tree leaves free is not recorded as free (there is no free space entry)";
     SPACE_CACHE_INVALID = "btrfs.space_cache_invalid", Info,
-        "a v1 space cache the kernel will discard (generation mismatch, bad page crc, unreadable): rebuilt on mount";
+        "a v1 space cache the kernel will discard (generation mismatch, bad page crc, wrong amount of free space, unreadable): rebuilt on mount";
     SPACE_CACHE_BAD = "btrfs.space_cache_bad", Error,
         "a v1 space cache header or entry is malformed (no such block group, entry outside it, overlapping entries)";
 }
@@ -104,8 +107,10 @@ struct CacheExtent {
 /// The free space family.
 #[derive(Default)]
 pub struct FreeSpace {
-    /// Block groups: (start, length).
+    /// Block groups: (start, end).
     bgs: Vec<Range>,
+    /// Block group `used`, by start (what the kernel checks a v1 cache's total against).
+    bg_used: HashMap<u64, u64>,
     /// Allocated ranges: extent items.
     allocated: Vec<Range>,
     infos: Vec<Info>,
@@ -134,8 +139,11 @@ impl Family for FreeSpace {
         let (s, off) = (key.objectid.get(), key.offset.get());
         let end = s.saturating_add(off);
         match (root.tree, key.type_) {
-            (EXTENT_TREE_OBJECTID | BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) if BlockGroupItem::ref_from_prefix(data).is_ok() => {
-                self.bgs.push((s, end));
+            (EXTENT_TREE_OBJECTID | BLOCK_GROUP_TREE_OBJECTID, BLOCK_GROUP_ITEM_KEY) => {
+                if let Ok((bg, _)) = BlockGroupItem::ref_from_prefix(data) {
+                    self.bgs.push((s, end));
+                    self.bg_used.insert(s, bg.used.get());
+                }
             }
             (EXTENT_TREE_OBJECTID, EXTENT_ITEM_KEY) => self.allocated.push((s, end)),
             (EXTENT_TREE_OBJECTID, METADATA_ITEM_KEY) => self.allocated.push((s, s.saturating_add(u64::from(cx.fs.nodesize)))),
@@ -473,8 +481,27 @@ impl FreeSpace {
             match self.read_cache(fs, h, isize, bg) {
                 Err(why) => report.push(invalid(why)),
                 Ok((recorded, problems)) => {
+                    let malformed = !problems.is_empty();
                     for p in problems {
                         report.push(Finding::new(&SPACE_CACHE_BAD, format!("space cache of block group {}: {p}", h.bg)).at("logical", h.bg).at("inode", h.ino));
+                    }
+                    // The kernel drops a cache whose free bytes are not the block group's
+                    // length - used - superblock stripes ("has wrong amount of free space",
+                    // __load_free_space_cache) and rebuilds it: a crash between the commit
+                    // that wrote it and the one that would have rewritten it leaves such caches.
+                    let cached: u64 = recorded.iter().map(|r| r.1 - r.0).sum();
+                    let used = self.bg_used.get(&bg.0).copied().unwrap_or(0);
+                    let bytes_super: u64 = ranges::clip(ignore, bg.0, bg.1).iter().map(|r| r.1 - r.0).sum();
+                    let free = (bg.1 - bg.0).saturating_sub(used).saturating_sub(bytes_super);
+                    if !malformed && cached != free {
+                        let f = invalid(format!(
+                            "it records {cached} bytes free, the block group has {free} (length - used - superblock stripes): the kernel drops it as having the wrong amount of free space"
+                        ));
+                        // Less is what a crash leaves; more means whoever wrote it listed used
+                        // space as free. The kernel drops both, but btrfs check calls more an
+                        // error ("could lead to serious corruption"): a warning.
+                        report.push(if cached > free { f.severity(crate::findings::Severity::Warning) } else { f });
+                        continue;
                     }
                     self.compare(bg, &recorded, ignore, &format!("the space cache of block group {}", h.bg), report);
                 }

@@ -589,8 +589,11 @@ fn tree_of_root_item(in_tree: u64, key: &DiskKey, r: &RootItem) -> TreeRoot {
     // A deleted subvolume (refs 0) whose drop has begun (drop_progress set) holds only what
     // lies right of drop_progress; one with refs is whole whatever drop_progress says, as
     // btrfs check reads it. Only subvolumes count references: log trees and the quota tree
-    // (as kernel 6.18 writes it) have refs 0 by design.
-    let dropping = refs == 0 && !is_log && is_subvolume(key.objectid.get()) && r.drop_progress.objectid.get() != 0;
+    // (as kernel 6.18 writes it) have refs 0 by design. A relocation tree is dropped the same
+    // way once balance has merged it (refs 0); while it merges (refs 1), drop_progress is how
+    // far the merge got (merge_reloc_root) and the whole tree still holds its references.
+    let id = key.objectid.get();
+    let dropping = refs == 0 && !is_log && (is_subvolume(id) || id == TREE_RELOC_OBJECTID) && r.drop_progress.objectid.get() != 0;
     let drop = dropping.then_some((r.drop_progress, r.drop_level));
     let tree = if is_log { TREE_LOG_OBJECTID } else { key.objectid.get() };
     TreeRoot { tree, bytenr, level: Some(level), generation: Some(generation), key: Some(*key), drop }

@@ -120,6 +120,22 @@ fn raid5_flip(i: &Img, parity: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// Rewrites the first cache entry that follows allocated space as `f(offset, bytes)` says, and
+/// the page's crc.
+fn cache_entry_edit(i: &Img, f: impl Fn(u64, u64) -> (u64, u64)) -> Result<(), Error> {
+    let (logical, pages) = cache_page0(i)?;
+    let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
+    let mut page = i.read(dev, p, 4096)?;
+    let crcs = CACHE_CRC * pages as usize;
+    let e = (0..9).map(|k| crcs + CACHE_GENERATION + CACHE_ENTRY * k).find(|&e| allocated(i, le64(&page, e) - SECTOR)).ok_or_else(|| missing("an entry after allocated space"))?;
+    let (off, bytes) = f(le64(&page, e), le64(&page, e + 8));
+    put64(&mut page, e, off);
+    put64(&mut page, e + 8, bytes);
+    let crc = crc32c::crc32c(&page[crcs..]);
+    put32(&mut page, 0, crc);
+    i.write(dev, p, &page)
+}
+
 /// The first page of the v1 space cache of the first block group with a cache: (logical, pages).
 fn cache_page0(i: &Img) -> Result<(u64, u64), Error> {
     let hdr = i.find("a v1 cache header", |v| v["tree"] == 1 && v["key"]["objectid"] == FREE_SPACE_OBJECTID)?;
@@ -276,20 +292,19 @@ pub(super) fn rows() -> Vec<Corruption> {
             })
         })
         .why("two free space extents of the metadata block group made to overlap: the second now also claims the allocated blocks between them"),
-        row("space-cache-v1-entry-covers-allocated-space", FreeSpace, Base::KSpacecacheV1, &["btrfs.free_space_allocated"], |i| {
-            let (logical, pages) = cache_page0(i)?;
-            let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
-            let mut page = i.read(dev, p, 4096)?;
-            let crcs = CACHE_CRC * pages as usize;
-            // The first entry that follows allocated space: its start moves one sector down into it.
-            let e = (0..9).map(|k| crcs + CACHE_GENERATION + CACHE_ENTRY * k).find(|&e| allocated(i, le64(&page, e) - SECTOR)).ok_or_else(|| missing("an entry after allocated space"))?;
-            let (off, bytes) = (le64(&page, e), le64(&page, e + 8));
-            put64(&mut page, e, off - SECTOR);
-            put64(&mut page, e + 8, bytes + SECTOR);
-            let crc = crc32c::crc32c(&page[crcs..]);
-            put32(&mut page, 0, crc);
-            i.write(dev, p, &page)
-        }),
+        row(
+            "space-cache-v1-entry-covers-allocated-space",
+            FreeSpace,
+            Base::KSpacecacheV1,
+            &["btrfs.free_space_allocated", "btrfs.free_space_missing"],
+            |i| cache_entry_edit(i, |off, bytes| (off - SECTOR, bytes)),
+        )
+        .why("the entry slides one sector down into allocated space: the cache's total is unchanged, so the kernel trusts it and would hand that sector out, and the entry's last sector is no longer listed"),
+        row("space-cache-v1-wrong-total-is-discarded", FreeSpace, Base::KSpacecacheV1, &["btrfs.space_cache_invalid"], |i| {
+            cache_entry_edit(i, |off, bytes| (off - SECTOR, bytes + SECTOR))
+        })
+        .totals(0, 1)
+        .why("the entry grows one sector into allocated space: the cache now holds more free bytes than the block group item leaves, which the kernel checks first (\"has wrong amount of free space\") and drops the cache. A warning: btrfs check calls more free space than the block group can have an error (\"could leads to serious corruption\"), less (what a crash leaves, tests/btrfs_crash.rs) it passes"),
         row("space-cache-v1-bad-crc-is-discarded", FreeSpace, Base::KSpacecacheV1, &["btrfs.space_cache_invalid"], |i| {
             let (logical, pages) = cache_page0(i)?;
             let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
