@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A mixed btrfs workload for crash states: usage: workload.py MNT SECONDS SEED [features...]
 features: quota, balance (a background thread balancing), snap (snapshots made and deleted),
-small (files a sixth the size, of low-entropy data, for a 256 MiB device and a log that compresses)."""
+small (files a sixth the size, of low-entropy data, for a 256 MiB device and a log that
+compresses), nocow (a NOCOW directory), send (read-only snapshots sent and received back),
+resize (the balance thread also shrinks and regrows the filesystem), cdefrag (defragment with
+zstd compression)."""
 import os, random, subprocess, sys, threading, time
 
 mnt, secs, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
@@ -20,6 +23,9 @@ for i in range(3):
 if "quota" in feat:
     sh("btrfs", "quota", "enable", mnt)
     sh("btrfs", "qgroup", "create", "1/100", mnt)
+if "nocow" in feat:
+    # A directory whose new files are NOCOW and so NODATASUM.
+    d = os.path.join(subs[0], "nocow"); os.makedirs(d, exist_ok=True); sh("chattr", "+C", d); subs.append(d)
 dirs = list(subs) + [mnt]
 files, snaps, held = [], [], []
 
@@ -103,8 +109,15 @@ def op():
             d = pick_dir()
             for i in range(rng.randrange(20, 200)):
                 p = os.path.join(d, f"s{rng.randrange(1 << 30):x}"); write(p, rng.randrange(0, 2000)); files.append(p)
+        elif r < 0.99 and "send" in feat and snaps:
+            # A read-only snapshot sent and received back into the filesystem.
+            s = os.path.join(mnt, f"ro{rng.randrange(1 << 20):x}")
+            if sh("btrfs", "subvolume", "snapshot", "-r", rng.choice(subs[:3]), s) == 0:
+                dest = os.path.join(mnt, "recv"); os.makedirs(dest, exist_ok=True)
+                subprocess.run(f"btrfs send -q {s} | btrfs receive -q {dest}", shell=True, capture_output=True)
+                snaps.append(s)
         else:
-            sh("btrfs", "filesystem", "defragment", "-r", rng.choice(subs))
+            sh("btrfs", "filesystem", "defragment", "-r", *(["-czstd"] if "cdefrag" in feat and rng.random() < 0.5 else []), rng.choice(subs))
     except OSError:
         pass
     # keep the filesystem from filling up
@@ -116,6 +129,10 @@ def op():
 
 def balancer():
     while time.time() < stop:
+        if "resize" in feat and rng.random() < 0.3:
+            # Shrinking relocates whatever lies past the new end, then grows back.
+            sh("btrfs", "filesystem", "resize", rng.choice(["-64m", "-128m", "max"]), mnt)
+            continue
         sh("btrfs", "balance", "start", rng.choice(["-dusage=60", "-musage=60", "-dusage=90", "-d", "-m"]), "-f", mnt)
         time.sleep(rng.random() * 3)
 
