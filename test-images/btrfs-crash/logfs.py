@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""A FUSE filesystem with one file, `disk`, backed by BASE: every write the kernel sends is
-appended to LOG before it reaches BASE, so any prefix of LOG replayed over the starting image is
-a state the disk could have been in at a crash. A loop device over `disk` writes through the
-FUSE file without a writeback cache, so each write reaches this single-threaded daemon, and is
-logged, before the block layer sees it complete: a prefix holds every completed write up to a
-moment and none after it (a crash with a write-through disk cache).
+"""A FUSE filesystem with one file per BASE image, `disk0`, `disk1`, ...: every write the kernel
+sends to one of them is appended to LOG before it reaches its BASE, so any prefix of LOG replayed
+over the starting images is a state the disks could have been in at a crash. A loop device over
+a `diskN` writes through the FUSE file without a writeback cache, so each write reaches this
+single-threaded daemon, and is logged, before the block layer sees it complete: a prefix holds
+every completed write up to a moment and none after it (a crash with write-through disk caches).
 
-usage: logfs.py BASE LOG MOUNTPOINT
-LOG records: <QQII offset, length, kind, 0> then `length` bytes for kind 0 (write);
-kind 1 is a flush (fsync of the file), with no payload.
+usage: logfs.py LOG MOUNTPOINT BASE...
+LOG records: <QQII offset, length, kind, device> then `length` bytes for kind 0 (a write to
+device `device`, the index of its BASE); kind 1 is a flush (fsync of the file), with no payload.
 """
 import errno, os, stat, struct, sys, time
 
@@ -18,46 +18,49 @@ import mfusepy as fuse
 HDR = struct.Struct("<QQII")
 
 class LogFS(fuse.Operations):
-    def __init__(self, base, log):
-        self.fd = os.open(base, os.O_RDWR)
-        self.size = os.fstat(self.fd).st_size
+    def __init__(self, log, bases):
+        self.fds = [os.open(b, os.O_RDWR) for b in bases]
+        self.sizes = [os.fstat(fd).st_size for fd in self.fds]
         self.log = open(log, "ab", buffering=1 << 20)
         self.now = time.time()
 
-    def getattr(self, path, fh=None):
-        if path == "/":
-            return dict(st_mode=stat.S_IFDIR | 0o755, st_nlink=2, st_size=0,
-                        st_ctime=self.now, st_mtime=self.now, st_atime=self.now)
-        if path == "/disk":
-            return dict(st_mode=stat.S_IFREG | 0o644, st_nlink=1, st_size=self.size,
-                        st_ctime=self.now, st_mtime=self.now, st_atime=self.now)
+    def dev(self, path):
+        name = path.lstrip("/")
+        if name.startswith("disk") and name[4:].isdigit() and int(name[4:]) < len(self.fds):
+            return int(name[4:])
         raise fuse.FuseOSError(errno.ENOENT)
 
+    def getattr(self, path, fh=None):
+        times = dict(st_ctime=self.now, st_mtime=self.now, st_atime=self.now)
+        if path == "/":
+            return dict(st_mode=stat.S_IFDIR | 0o755, st_nlink=2, st_size=0, **times)
+        return dict(st_mode=stat.S_IFREG | 0o644, st_nlink=1, st_size=self.sizes[self.dev(path)], **times)
+
     def readdir(self, path, fh):
-        return [".", "..", "disk"]
+        return [".", ".."] + [f"disk{i}" for i in range(len(self.fds))]
 
     def open(self, path, flags):
-        if path != "/disk":
-            raise fuse.FuseOSError(errno.ENOENT)
+        self.dev(path)
         return 0
 
     def read(self, path, size, offset, fh):
-        return os.pread(self.fd, size, offset)
+        return os.pread(self.fds[self.dev(path)], size, offset)
 
     def write(self, path, data, offset, fh):
-        if offset + len(data) > self.size:
+        d = self.dev(path)
+        if offset + len(data) > self.sizes[d]:
             raise fuse.FuseOSError(errno.ENOSPC)
-        self.log.write(HDR.pack(offset, len(data), 0, 0))
+        self.log.write(HDR.pack(offset, len(data), 0, d))
         self.log.write(data)
-        os.pwrite(self.fd, data, offset)
+        os.pwrite(self.fds[d], data, offset)
         return len(data)
 
     def truncate(self, path, length, fh=None):
-        if length != self.size:
+        if length != self.sizes[self.dev(path)]:
             raise fuse.FuseOSError(errno.EPERM)
 
     def fsync(self, path, datasync, fh):
-        self.log.write(HDR.pack(0, 0, 1, 0))
+        self.log.write(HDR.pack(0, 0, 1, self.dev(path)))
         return 0
 
     def flush(self, path, fh):
@@ -70,5 +73,5 @@ class LogFS(fuse.Operations):
         self.log.flush()
 
 if __name__ == "__main__":
-    base, log, mnt = sys.argv[1:4]
-    fuse.FUSE(LogFS(base, log), mnt, foreground=True, nothreads=True, allow_other=True)
+    log, mnt, bases = sys.argv[1], sys.argv[2], sys.argv[3:]
+    fuse.FUSE(LogFS(log, bases), mnt, foreground=True, nothreads=True, allow_other=True)

@@ -8,47 +8,62 @@
 # (`pip install mfusepy`), btrfs-progs and zstd. The workloads race on time and threads: a new
 # run gives different logs, and the tests' expectations hold for any of them (see README.md).
 #
-#   usage: make.sh [NAME...]     (default: all three)
+#   usage: make.sh [NAME...]     (default: all four)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/btrfs-crash.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# session NAME SECONDS SEED MKFS_OPTS MOUNT_OPTS FEATURES...
+# session NAME DEVICES SECONDS SEED MKFS_OPTS MOUNT_OPTS FEATURES...
 session() {
-    local name=$1 secs=$2 seed=$3 mkfs=$4 mopts=$5; shift 5
-    local d=$work/$name
+    local name=$1 ndev=$2 secs=$3 seed=$4 mkfs=$5 mopts=$6; shift 6
+    local d=$work/$name i
+    local imgs=() loops=()
     mkdir -p "$d/fuse" "$d/mnt"
-    truncate -s 256M "$d/disk.img"
-    mkfs.btrfs -q $mkfs "$d/disk.img" >/dev/null
-    cp --sparse=always "$d/disk.img" "$d/start.img"
-    python3 "$here/logfs.py" "$d/disk.img" "$d/log" "$d/fuse" >"$d/fuse.err" 2>&1 </dev/null &
+    for ((i = 0; i < ndev; i++)); do
+        truncate -s 256M "$d/disk$i.img"
+        imgs+=("$d/disk$i.img")
+    done
+    mkfs.btrfs -q $mkfs "${imgs[@]}" >/dev/null
+    for ((i = 0; i < ndev; i++)); do
+        cp --sparse=always "$d/disk$i.img" "$d/start$i.img"
+    done
+    python3 "$here/logfs.py" "$d/log" "$d/fuse" "${imgs[@]}" >"$d/fuse.err" 2>&1 </dev/null &
     local fusepid=$!
-    for _ in $(seq 50); do [ -e "$d/fuse/disk" ] && break; sleep 0.1; done
-    local loop
-    loop=$(losetup -f --show "$d/fuse/disk")
-    mount -o "$mopts" "$loop" "$d/mnt"
+    for _ in $(seq 50); do [ -e "$d/fuse/disk0" ] && break; sleep 0.1; done
+    for ((i = 0; i < ndev; i++)); do
+        loops+=("$(losetup -f --show "$d/fuse/disk$i")")
+    done
+    btrfs device scan "${loops[@]}" >/dev/null
+    mount -o "$mopts" "${loops[0]}" "$d/mnt"
     python3 "$here/workload.py" "$d/mnt" "$secs" "$seed" "$@"
     for _ in $(seq 30); do umount "$d/mnt" 2>/dev/null && break; sleep 1; done
-    losetup -d "$loop"
+    for l in "${loops[@]}"; do losetup -d "$l"; done
     sleep 0.5
     umount "$d/fuse"
     wait "$fusepid" || true
-    cp --sparse=always "$d/disk.img" "/tmp/$name.final.img"
-    zstd -q -19 -f "$d/start.img" -o "$here/$name.start.img.zst"
+    if [ "$ndev" = 1 ]; then
+        zstd -q -19 -f "$d/start0.img" -o "$here/$name.start.img.zst"
+    else
+        for ((i = 0; i < ndev; i++)); do
+            zstd -q -19 -f "$d/start$i.img" -o "$here/$name.start.dev$((i + 1)).img.zst"
+        done
+    fi
     zstd -q -19 -T2 -f "$d/log" -o "$here/$name.log.zst"
     echo "$name: $(stat -c %s "$d/log") bytes of log"
 }
 
-names=${*:-balance-snap spacecache-v1 quota}
+names=${*:-balance-snap spacecache-v1 quota raid1}
 for n in $names; do
     case $n in
         # Snapshots made and deleted, a balance thread, orphans, fsync (log trees), prealloc.
-        balance-snap) session "$n" 10 21 "" "commit=1" small snap balance ;;
+        balance-snap) session "$n" 1 10 21 "" "commit=1" small snap balance ;;
         # The same on a v1 space cache instead of the free space tree.
-        spacecache-v1) session "$n" 10 22 "-R ^free-space-tree" "commit=1,space_cache=v1" small snap balance ;;
+        spacecache-v1) session "$n" 1 10 22 "-R ^free-space-tree" "commit=1,space_cache=v1" small snap balance ;;
         # With qgroups.
-        quota) session "$n" 10 11 "" "commit=1" small snap quota balance ;;
+        quota) session "$n" 1 10 11 "" "commit=1" small snap quota balance ;;
+        # Two devices, RAID1 metadata and data: a commit writes a superblock to each.
+        raid1) session "$n" 2 10 31 "-m raid1 -d raid1" "commit=1" small snap balance ;;
         *) echo "unknown log $n" >&2; exit 2 ;;
     esac
 done
