@@ -269,9 +269,9 @@ impl<'a> Filesystem<'a> {
     }
 
     /// What the kernel's tree-checker demands of every chunk beyond what mapping needs
-    /// (`btrfs_check_chunk_valid`): the filesystem's sector size and the fixed 64 KiB stripe
-    /// length. Such a chunk is still mapped, so that one bad field does not hide the chunk's
-    /// contents.
+    /// (`btrfs_check_chunk_valid`): the filesystem's sector size, the fixed 64 KiB stripe
+    /// length, and a type of known bits with one of DATA, METADATA, SYSTEM (SYSTEM alone). Such
+    /// a chunk is still mapped, so that one bad field does not hide the chunk's contents.
     fn check_chunk_geometry(&mut self) {
         let sectorsize = self.sb.sb().sectorsize.get();
         let mut problems = Vec::new();
@@ -281,6 +281,15 @@ impl<'a> Filesystem<'a> {
             }
             if c.stripe_len != STRIPE_LEN {
                 problems.push(format!("chunk at {}: stripe_len {} is not {STRIPE_LEN}", c.logical, c.stripe_len));
+            }
+            let unknown = c.type_ & !(BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK);
+            if unknown != 0 {
+                problems.push(format!("chunk at {}: type {:#x} has bits {unknown:#x} no chunk type has (btrfs check: \"unrecognized chunk type\")", c.logical, c.type_));
+            }
+            if c.type_ & BLOCK_GROUP_TYPE_MASK == 0 {
+                problems.push(format!("chunk at {}: type {:#x} is none of DATA, METADATA, SYSTEM", c.logical, c.type_));
+            } else if c.type_ & BLOCK_GROUP_SYSTEM != 0 && c.type_ & (BLOCK_GROUP_DATA | BLOCK_GROUP_METADATA) != 0 {
+                problems.push(format!("chunk at {}: type {:#x} is SYSTEM and DATA or METADATA", c.logical, c.type_));
             }
         }
         self.problems.extend(problems);

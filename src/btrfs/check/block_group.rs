@@ -11,7 +11,7 @@ use crate::le::u64_at;
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
-use crate::findings::{Finding, Report};
+use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::items::EXTENT_FLAG_TREE_BLOCK;
 use ondisk_layouts::btrfs::*;
 
@@ -23,7 +23,7 @@ crate::declare_kinds! {
     CHUNK_NO_BLOCK_GROUP = "btrfs.chunk_no_block_group", Error,
         "a chunk has no block group item of the same start and length";
     BLOCK_GROUP_FLAGS = "btrfs.block_group_flags", Error,
-        "a block group's flags (type and profile) differ from its chunk's type";
+        "a block group's flags (type and profile) differ from its chunk's type (a warning when they differ only in bits no kernel defines, which it ignores)";
     EXTENT_OUTSIDE_BLOCK_GROUP = "btrfs.extent_outside_block_group", Error,
         "an extent item lies outside every block group, or crosses a block group's end";
     EXTENT_BLOCK_GROUP_TYPE = "btrfs.extent_block_group_type", Error,
@@ -33,6 +33,11 @@ crate::declare_kinds! {
     SUPER_BYTES_USED = "btrfs.super_bytes_used", Error,
         "super bytes used mismatches actual used: the superblock's bytes_used is not the sum of block group used";
 }
+
+/// Block group flag bits with a meaning beyond type and profile: REMAPPED and METADATA_REMAP
+/// (the remap tree, after Linux 6.18), and the two the kernel uses in memory
+/// (BTRFS_AVAIL_ALLOC_BIT_SINGLE, BTRFS_SPACE_INFO_GLOBAL_RSV), which it would take for its own.
+const BLOCK_GROUP_DEFINED_ELSEWHERE: u64 = (1 << 11) | (1 << 12) | (1 << 48) | (1 << 49);
 
 #[derive(Debug, Clone, Copy)]
 struct Bg {
@@ -117,8 +122,15 @@ impl Family for BlockGroups {
         for b in &bgs {
             match cx.fs.chunks.lookup(b.start) {
                 Some(c) if c.logical == b.start && c.length == b.len => {
+                    // The type must match (the mount's check_chunk_block_group_mappings fails
+                    // otherwise), and the profile too (the kernel accounts and allocates by
+                    // the block group's). Bits no kernel defines nothing writes, and the
+                    // kernel masks them away wherever it reads block group flags: a warning.
+                    let known = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK | BLOCK_GROUP_DEFINED_ELSEWHERE;
                     if c.type_ != b.flags {
+                        let sev = if (c.type_ ^ b.flags) & known == 0 { Severity::Warning } else { BLOCK_GROUP_FLAGS.severity };
                         report.push(loc(Finding::new(&BLOCK_GROUP_FLAGS, format!("block group [{} {}] has flags {:#x}, its chunk type {:#x}", b.start, b.len, b.flags, c.type_))
+                            .severity(sev)
                             .ctx("expected", c.type_)
                             .ctx("found", b.flags), b));
                     }

@@ -20,7 +20,7 @@ use crate::le::{u32_at, u64_at};
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
-use crate::findings::{Finding, Report};
+use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::items::{BLOCK_FLAG_FULL_BACKREF, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, FILE_EXTENT_PREALLOC, FILE_EXTENT_REG};
 use ondisk_layouts::btrfs::tree::{HEADER_FLAG_RELOC, MAX_LEVEL};
 use ondisk_layouts::btrfs::*;
@@ -47,7 +47,7 @@ crate::declare_kinds! {
     INLINE_REF_ORDER = "btrfs.inline_ref_order", Error,
         "inline extent refs out of order: not sorted by type, then by offset/hash descending as the kernel keeps them";
     EXTENT_GENERATION = "btrfs.extent_generation", Error,
-        "invalid generation for extent: a tree block's or extent item's generation is newer than the superblock's (+1)";
+        "invalid generation for extent: a tree block's or extent item's generation is newer than the superblock's (+1); a warning when a tree block's extent item names another generation than the block's (written once, never read by the kernel)";
     EXTENT_ITEM_BAD = "btrfs.extent_item_bad", Error,
         "an extent or backref item is malformed: too short, wrong flags for its key, wrong length for a tree block, unaligned, a keyed data ref whose key offset is not its hash";
     EXTENT_OVERLAP = "btrfs.extent_overlap", Error,
@@ -55,7 +55,7 @@ crate::declare_kinds! {
     OWNER_REF_MISMATCH = "btrfs.owner_ref_mismatch", Error,
         "owner ref check failed: a tree block without FULL_BACKREF has no TREE_BLOCK_REF for its header owner";
     FULL_BACKREF_BAD = "btrfs.full_backref_bad", Error,
-        "bad full backref: a tree block made by relocation (header flag RELOC) whose extent item lacks FULL_BACKREF";
+        "bad full backref: a tree block made by relocation (header flag RELOC) whose extent item lacks FULL_BACKREF; a warning for FULL_BACKREF on a block of a tree never shared (not a subvolume or relocation tree), where the kernel ignores it";
 }
 
 /// A reference, as a backref names it.
@@ -116,6 +116,8 @@ struct Found {
     owner: u64,
     /// For data: the inode and file offset minus extent offset; `u64::MAX` objectid for blocks.
     objectid: u64,
+    /// For data: the file offset minus extent offset. For a tree block: the generation its
+    /// pointer says (a root item's or the superblock's for a root block; 0 when none does).
     offset: u64,
     /// For data: disk_num_bytes of the file extent (checked against the extent item).
     len: u64,
@@ -145,6 +147,8 @@ struct BlockRec {
     bytenr: u64,
     owner: u64,
     level: u8,
+    /// Its header generation.
+    generation: u64,
     tree: u64,
     /// Made by relocation (header flag RELOC): its extent item must carry FULL_BACKREF.
     reloc: bool,
@@ -162,6 +166,8 @@ pub struct ExtentTree {
     v0: Vec<u64>,
     /// Findings about items, made while reading them (pushed at `finish`).
     early: Vec<Finding>,
+    /// (bytenr, generation) of the extent items of tree blocks.
+    tree_gens: Vec<(u64, u64)>,
 }
 
 impl ExtentTree {
@@ -206,6 +212,9 @@ impl ExtentTree {
             self.early.push(f);
         }
         let tree_block = flags & EXTENT_FLAG_TREE_BLOCK != 0;
+        if tree_block {
+            self.tree_gens.push((bytenr, gen));
+        }
         let is_data = flags & EXTENT_FLAG_DATA != 0;
         let nodesize = u64::from(cx.fs.nodesize);
         let mut bad = None;
@@ -355,7 +364,8 @@ impl Family for ExtentTree {
             return;
         }
         // The superblock or a root item points at the root block: a TREE_BLOCK_REF for the tree.
-        self.found.push(Found { bytenr: root.bytenr, from: 0, owner: root.tree, objectid: u64::MAX, offset: 0, len: 0, shared: false });
+        let gen = root.generation.unwrap_or(0);
+        self.found.push(Found { bytenr: root.bytenr, from: 0, owner: root.tree, objectid: u64::MAX, offset: gen, len: 0, shared: false });
     }
 
     fn block(&mut self, cx: &Cx, root: &TreeRoot, b: &Block) {
@@ -380,7 +390,7 @@ impl Family for ExtentTree {
         // extent items, and merging swaps such blocks into subvolumes as they are; every other
         // COW clears the flag. btrfs check (`calc_extent_flag`) expects FULL_BACKREF of them.
         let reloc = h.flags.get() & HEADER_FLAG_RELOC != 0;
-        self.blocks.push(BlockRec { bytenr: b.bytenr, owner: h.owner.get(), level: h.level, tree: root.tree, reloc });
+        self.blocks.push(BlockRec { bytenr: b.bytenr, owner: h.owner.get(), level: h.level, generation: gen, tree: root.tree, reloc });
     }
 
     fn ptr(&mut self, _cx: &Cx, root: &TreeRoot, parent: &Block, _slot: usize, p: &KeyPtr) {
@@ -388,7 +398,7 @@ impl Family for ExtentTree {
             return;
         }
         let owner = parent.node.header().owner.get();
-        self.found.push(Found { bytenr: p.blockptr.get(), from: parent.bytenr, owner, objectid: u64::MAX, offset: 0, len: 0, shared: false });
+        self.found.push(Found { bytenr: p.blockptr.get(), from: parent.bytenr, owner, objectid: u64::MAX, offset: p.generation.get(), len: 0, shared: false });
     }
 
     fn item(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
@@ -427,7 +437,7 @@ impl Family for ExtentTree {
         }
     }
 
-    fn finish(&mut self, _cx: &Cx, report: &mut Report) {
+    fn finish(&mut self, cx: &Cx, report: &mut Report) {
         for f in self.early.drain(..) {
             report.push(f);
         }
@@ -481,6 +491,9 @@ impl Family for ExtentTree {
         backrefs.sort_unstable_by_key(|b| (b.bytenr, b.key));
         let mut blocks = std::mem::take(&mut self.blocks);
         blocks.sort_unstable_by_key(|b| b.bytenr);
+        let mut tree_gens = std::mem::take(&mut self.tree_gens);
+        tree_gens.sort_unstable();
+        let gen_limit = cx.fs.sb.sb().generation.get().saturating_add(1);
 
         // Referenced extents with no extent item at their start.
         let mut i = 0;
@@ -606,6 +619,28 @@ impl Family for ExtentTree {
                     report.push(loc(Finding::new(&FULL_BACKREF_BAD, format!("bad full backref, on [{}]: the block has the RELOC header flag, its extent item no FULL_BACKREF", it.bytenr))
                         .ctx("walked_in", blk.tree)));
                 }
+                // FULL_BACKREF only means something in trees whose blocks can be shared
+                // (subvolumes, relocation trees): the kernel neither sets nor reads it in the
+                // others (btrfs_block_can_be_shared), btrfs check expects it clear there.
+                if it.flags & BLOCK_FLAG_FULL_BACKREF != 0 && !shareable(blk.tree) {
+                    report.push(loc(Finding::new(&FULL_BACKREF_BAD, format!("bad full backref, on [{}]: FULL_BACKREF on a block of tree {}, whose blocks are never shared", it.bytenr, blk.tree))
+                        .severity(Severity::Warning)
+                        .ctx("walked_in", blk.tree)));
+                }
+                // The kernel writes the transaction that allocates a tree block into its extent
+                // item, the same one as the block's header, and never reads it back; btrfs check
+                // takes it for a root block's generation when it looks for tree roots. Compared
+                // with the pointers' generation too, so that a damaged header or pointer is not
+                // reported here again, nor a generation too new (an error of its own above).
+                let n = tree_gens.partition_point(|&(b, _)| b < it.bytenr);
+                if let Some(&(_, g)) = tree_gens.get(n).filter(|&&(b, _)| b == it.bytenr) {
+                    if g != blk.generation && g <= gen_limit && !fr.iter().any(|f| !f.is_data() && f.offset == g) {
+                        report.push(loc(Finding::new(&EXTENT_GENERATION, format!("tree block {} has generation {}, its extent item says {g}", it.bytenr, blk.generation))
+                            .severity(Severity::Warning)
+                            .ctx("expected", blk.generation)
+                            .ctx("found", g)));
+                    }
+                }
                 let owner_listed = br.iter().any(|b| matches!(b.key, RefKey::Tree(r) if r == blk.owner));
                 let any_shared = br.iter().any(|b| matches!(b.key, RefKey::SharedBlock(_)));
                 if it.flags & BLOCK_FLAG_FULL_BACKREF == 0 && !owner_listed && !any_shared && !br.is_empty() {
@@ -619,6 +654,12 @@ impl Family for ExtentTree {
             }
         }
     }
+}
+
+/// Trees whose blocks can be shared, where FULL_BACKREF has a meaning: subvolumes (FS_TREE and
+/// ids from 256) and relocation trees; not the data relocation tree (`BTRFS_ROOT_SHAREABLE`).
+fn shareable(tree: u64) -> bool {
+    tree == FS_TREE_OBJECTID || (FIRST_FREE_OBJECTID..=LAST_FREE_OBJECTID).contains(&tree) || tree == TREE_RELOC_OBJECTID
 }
 
 /// Steps through a slice sorted by a `u64` key, asked for keys in ascending order: each run

@@ -38,7 +38,7 @@ use super::ranges::{self, Range};
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::{Block, Filesystem};
-use crate::findings::{Finding, Report};
+use crate::findings::{Finding, Report, Severity};
 use ondisk_layouts::btrfs::items::{BlockGroupItem, FileExtentItem, FreeSpaceHeader, FreeSpaceInfo, InodeItem};
 use ondisk_layouts::btrfs::*;
 use std::collections::HashMap;
@@ -65,8 +65,11 @@ crate::declare_kinds! {
     SPACE_CACHE_INVALID = "btrfs.space_cache_invalid", Info,
         "a v1 space cache the kernel will discard (generation mismatch, bad page crc, wrong amount of free space, unreadable): rebuilt on mount";
     SPACE_CACHE_BAD = "btrfs.space_cache_bad", Error,
-        "a v1 space cache header or entry is malformed (no such block group, entry outside it, overlapping entries)";
+        "a v1 space cache header or entry is malformed (no such block group, entry outside it, overlapping entries; a warning for what the kernel never reads: a header of no block group, a bitmap count above the bitmaps present)";
 }
+
+/// What is wrong in a v1 cache the kernel would still use, each with its severity.
+type CacheProblems = Vec<(String, Severity)>;
 
 /// `BTRFS_FREE_SPACE_USING_BITMAPS`.
 const USING_BITMAPS: u32 = 1 << 0;
@@ -458,7 +461,7 @@ impl FreeSpace {
                 // btrfs check does not look for these at all.
                 report.push(
                     Finding::new(&SPACE_CACHE_BAD, format!("space cache header for {} names no block group", h.bg))
-                        .severity(crate::findings::Severity::Warning)
+                        .severity(Severity::Warning)
                         .at("logical", h.bg)
                         .at("inode", h.ino),
                 );
@@ -481,9 +484,9 @@ impl FreeSpace {
             match self.read_cache(fs, h, isize, bg) {
                 Err(why) => report.push(invalid(why)),
                 Ok((recorded, problems)) => {
-                    let malformed = !problems.is_empty();
-                    for p in problems {
-                        report.push(Finding::new(&SPACE_CACHE_BAD, format!("space cache of block group {}: {p}", h.bg)).at("logical", h.bg).at("inode", h.ino));
+                    let malformed = problems.iter().any(|(_, sev)| *sev == crate::findings::Severity::Error);
+                    for (p, sev) in problems {
+                        report.push(Finding::new(&SPACE_CACHE_BAD, format!("space cache of block group {}: {p}", h.bg)).severity(sev).at("logical", h.bg).at("inode", h.ino));
                     }
                     // The kernel drops a cache whose free bytes are not the block group's
                     // length - used - superblock stripes ("has wrong amount of free space",
@@ -530,7 +533,7 @@ impl FreeSpace {
 
     /// Reads a trusted cache: its free ranges (merged) and malformed entries; Err when the
     /// kernel would discard it (crc, generation, unreadable).
-    fn read_cache(&self, fs: &Filesystem, h: &CacheHeader, isize: u64, bg: Range) -> Result<(Vec<Range>, Vec<String>), String> {
+    fn read_cache(&self, fs: &Filesystem, h: &CacheHeader, isize: u64, bg: Range) -> Result<(Vec<Range>, CacheProblems), String> {
         let num_pages = isize.div_ceil(PAGE as u64);
         if num_pages > MAX_CACHE_PAGES || num_pages * 4 + 8 > PAGE as u64 {
             return Err(format!("{num_pages} pages is more than a cache can have"));
@@ -575,16 +578,19 @@ impl FreeSpace {
                 CACHE_EXTENT => {
                     let end = off.saturating_add(bytes);
                     if bytes == 0 || off < bg.0 || end > bg.1 {
-                        problems.push(format!("entry {off}+{bytes} is not inside the block group"));
+                        problems.push((format!("entry {off}+{bytes} is not inside the block group"), Severity::Error));
                     }
                     free.push((off, end));
                 }
                 CACHE_BITMAP => bitmap_starts.push(off),
-                t => problems.push(format!("entry {off}+{bytes} has unknown type {t}")),
+                t => problems.push((format!("entry {off}+{bytes} has unknown type {t}"), Severity::Error)),
             }
         }
+        // The kernel counts the header's num_bitmaps down as it meets bitmap entries: one entry
+        // too many trips its ASSERT (btrfs-progs: a BUG_ON), a count too high it never notices.
         if bitmap_starts.len() as u64 != h.num_bitmaps {
-            problems.push(format!("{} bitmap entries but the header says {}", bitmap_starts.len(), h.num_bitmaps));
+            let sev = if (bitmap_starts.len() as u64) < h.num_bitmaps { Severity::Warning } else { Severity::Error };
+            problems.push((format!("{} bitmap entries but the header says {}", bitmap_starts.len(), h.num_bitmaps), sev));
         }
         if pos != 0 {
             index += 1;
@@ -598,7 +604,7 @@ impl FreeSpace {
             crc_of(&p, index)?;
             let bits = (PAGE * 8) as u64;
             if start < bg.0 || start >= bg.1 {
-                problems.push(format!("bitmap at {start} is not inside the block group"));
+                problems.push((format!("bitmap at {start} is not inside the block group"), Severity::Error));
             }
             bitmap_runs(&p, start, ss, bits, &mut free);
             index += 1;
@@ -608,7 +614,7 @@ impl FreeSpace {
         let mut prev_end = 0;
         for &(s, e) in &free {
             if s < prev_end {
-                problems.push(format!("free range {s}-{e} overlaps the one before"));
+                problems.push((format!("free range {s}-{e} overlaps the one before"), Severity::Error));
             }
             prev_end = prev_end.max(e);
         }

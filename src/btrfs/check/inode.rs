@@ -11,7 +11,8 @@
 //! until the tree ends: per inode its nlink and file type, per name a 32-byte record keyed by
 //! (inode, directory, hash of the name) — names themselves are never stored.
 //!
-//! Also here, from the root tree: the v1 free space cache inodes must be regular files.
+//! Also here, from the root tree: the v1 free space cache inodes must be regular files, and their
+//! file extent items pass the same checks of an item on its own as a subvolume's.
 
 use super::walker::{is_subvolume, Cx, Family, TreeRoot};
 use crate::btrfs::dump::key_record;
@@ -353,6 +354,21 @@ struct TreeState {
     missing: FastSet<u64>,
     saw_items: bool,
     saw_root_dir: bool,
+}
+
+/// What a file extent item says on its own ([`Inodes::file_extent_faults`]).
+#[derive(Default)]
+struct FileExtentFaults {
+    /// The `bad_file_extent` reasons.
+    bad: Vec<String>,
+    /// An inline extent too large: (inline length, ram_bytes).
+    too_large: Option<(u64, u64)>,
+    /// An uncompressed inline extent whose ram_bytes is not its length: (length, ram_bytes).
+    ram_wrong: Option<(u64, u64)>,
+    /// The file bytes it covers (an inline extent: ram_bytes rounded up to a sector).
+    num_bytes: u64,
+    /// What it adds to the inode's nbytes.
+    counted: u64,
 }
 
 /// The inode and directory family.
@@ -727,6 +743,29 @@ impl Inodes {
             c.first_gap = Some(c.extent_end);
         }
         let prev_end = c.extent_end;
+        let fe = match self.file_extent_faults(offset, data) {
+            Ok(fe) => fe,
+            Err(msg) => {
+                self.raise(&ITEM_MALFORMED, key, msg);
+                return;
+            }
+        };
+        if let Some(c) = self.st.cur.as_mut() {
+            c.extent_bytes = c.extent_bytes.saturating_add(fe.counted);
+            c.extent_end = offset.saturating_add(fe.num_bytes);
+        }
+        if overlap {
+            self.raise(&FILE_EXTENT_OVERLAP, key, format!("file extent overlap: extent at {offset} starts before the previous one ends at {prev_end}"));
+        }
+        for (kind, msg) in self.file_extent_findings(fe) {
+            self.raise(kind, key, msg);
+        }
+    }
+
+    /// What one file extent item says on its own, wherever it lives: the checks of the
+    /// tree-checker's `check_extent_data_item` and of btrfs check. `Err` when the item is too
+    /// short to hold its fields.
+    fn file_extent_faults(&self, offset: u64, data: &[u8]) -> Result<FileExtentFaults, String> {
         // The fields before the inline data, which every file extent item has (an inline one is
         // shorter than the whole struct).
         let field = |at: usize| data.get(at).copied();
@@ -737,85 +776,97 @@ impl Inodes {
             field(offset_of!(FileExtentItem, type_)),
         );
         let (Some(generation), Some(ram_bytes), Some(compression), Some(ftype)) = head else {
-            self.raise(&ITEM_MALFORMED, key, format!("file extent item of {} bytes", data.len()));
-            return;
+            return Err(format!("file extent item of {} bytes", data.len()));
         };
-        let mut bad: Vec<String> = Vec::new();
+        let mut fe = FileExtentFaults::default();
         let mask = self.sectorsize.saturating_sub(1);
         if offset & mask != 0 {
-            bad.push(format!("file offset {offset} is not sector aligned"));
+            fe.bad.push(format!("file offset {offset} is not sector aligned"));
         }
-        // The kernel's tree-checker refuses a file extent written after the superblock's
-        // transaction (+1 for a transaction committing); btrfs check: "invalid generation".
+        // No transaction has written past the superblock's (+1 for one committing). btrfs
+        // check's extent records take the generation of the file extents that point at them
+        // and fail it ("invalid generation for extent"); the kernel's tree-checker does not
+        // look at it.
         if generation > self.gen_limit {
-            bad.push(format!("generation {generation} is above the superblock generation + 1 ({})", self.gen_limit));
+            fe.bad.push(format!("generation {generation} is above the superblock generation + 1 ({})", self.gen_limit));
         }
-        let mut too_large = None;
-        let mut ram_wrong = None;
-        let num_bytes = match ftype {
+        fe.num_bytes = match ftype {
             FILE_EXTENT_INLINE => {
                 let inline_len = (data.len() - FILE_EXTENT_INLINE_DATA_START) as u64;
                 if ram_bytes == 0 {
-                    bad.push("inline extent with ram_bytes 0".into());
+                    fe.bad.push("inline extent with ram_bytes 0".into());
                 }
                 if offset != 0 {
-                    bad.push(format!("inline extent at file offset {offset}"));
+                    fe.bad.push(format!("inline extent at file offset {offset}"));
                 }
                 if compression != 0 {
                     if inline_len > self.max_inline || ram_bytes > self.sectorsize {
-                        too_large = Some((inline_len, ram_bytes));
+                        fe.too_large = Some((inline_len, ram_bytes));
                     }
                 } else {
                     if ram_bytes > self.max_inline {
-                        too_large = Some((inline_len, ram_bytes));
+                        fe.too_large = Some((inline_len, ram_bytes));
                     }
                     if inline_len != ram_bytes {
-                        ram_wrong = Some((inline_len, ram_bytes));
+                        fe.ram_wrong = Some((inline_len, ram_bytes));
                     }
                 }
-                c.extent_bytes = c.extent_bytes.saturating_add(ram_bytes);
+                fe.counted = ram_bytes;
                 ram_bytes.saturating_add(mask) & !mask
             }
             FILE_EXTENT_REG | FILE_EXTENT_PREALLOC => {
-                let Ok((fe, _)) = FileExtentItem::ref_from_prefix(data) else {
-                    self.raise(&ITEM_MALFORMED, key, format!("file extent item of {} bytes, expected 53", data.len()));
-                    return;
+                let Ok((item, _)) = FileExtentItem::ref_from_prefix(data) else {
+                    return Err(format!("file extent item of {} bytes, expected 53", data.len()));
                 };
-                let Some(c) = self.st.cur.as_mut() else { return };
-                let num = fe.num_bytes.get();
+                let num = item.num_bytes.get();
                 if num == 0 || num & mask != 0 {
-                    bad.push(format!("num_bytes {num} is zero or not sector aligned"));
+                    fe.bad.push(format!("num_bytes {num} is zero or not sector aligned"));
                 }
-                if num.saturating_add(fe.offset.get()) > ram_bytes {
-                    bad.push(format!("offset {} + num_bytes {num} beyond ram_bytes {ram_bytes}", fe.offset.get()));
+                if num.saturating_add(item.offset.get()) > ram_bytes {
+                    fe.bad.push(format!("offset {} + num_bytes {num} beyond ram_bytes {ram_bytes}", item.offset.get()));
                 }
-                if ftype == FILE_EXTENT_PREALLOC && (compression != 0 || fe.encryption != 0 || fe.other_encoding.get() != 0) {
-                    bad.push("prealloc extent with compression or encoding".into());
+                if ftype == FILE_EXTENT_PREALLOC && (compression != 0 || item.encryption != 0 || item.other_encoding.get() != 0) {
+                    fe.bad.push("prealloc extent with compression or encoding".into());
                 }
-                if fe.disk_bytenr.get() != 0 {
-                    c.extent_bytes = c.extent_bytes.saturating_add(num);
+                if item.disk_bytenr.get() != 0 {
+                    fe.counted = num;
                 }
                 num
             }
             t => {
-                bad.push(format!("unknown file extent type {t}"));
+                fe.bad.push(format!("unknown file extent type {t}"));
                 0
             }
         };
-        if let Some(c) = self.st.cur.as_mut() {
-            c.extent_end = offset.saturating_add(num_bytes);
+        Ok(fe)
+    }
+
+    /// The findings [`Inodes::file_extent_faults`] amounts to.
+    fn file_extent_findings(&self, fe: FileExtentFaults) -> Vec<(&'static Kind, String)> {
+        let mut out = Vec::new();
+        if !fe.bad.is_empty() {
+            out.push((&BAD_FILE_EXTENT, format!("bad file extent: {}", fe.bad.join(", "))));
         }
-        if overlap {
-            self.raise(&FILE_EXTENT_OVERLAP, key, format!("file extent overlap: extent at {offset} starts before the previous one ends at {prev_end}"));
+        if let Some((len, ram)) = fe.too_large {
+            out.push((&INLINE_TOO_LARGE, format!("inline file extent too large: {len} bytes inline, ram_bytes {ram}, limit {}", self.max_inline)));
         }
-        if !bad.is_empty() {
-            self.raise(&BAD_FILE_EXTENT, key, format!("bad file extent: {}", bad.join(", ")));
+        if let Some((len, ram)) = fe.ram_wrong {
+            out.push((&INLINE_RAM_BYTES, format!("invalid inline ram bytes: ram_bytes {ram} but {len} bytes inline")));
         }
-        if let Some((len, ram)) = too_large {
-            self.raise(&INLINE_TOO_LARGE, key, format!("inline file extent too large: {len} bytes inline, ram_bytes {ram}, limit {}", self.max_inline));
-        }
-        if let Some((len, ram)) = ram_wrong {
-            self.raise(&INLINE_RAM_BYTES, key, format!("invalid inline ram bytes: ram_bytes {ram} but {len} bytes inline"));
+        out
+    }
+
+    /// A file extent of a root tree inode (a v1 free space cache file): the same checks of the
+    /// item on its own as in a subvolume; the cache family reads what the file holds.
+    fn root_file_extent(&mut self, b: &Block, key: &DiskKey, data: &[u8]) {
+        let ino = key.objectid.get();
+        let found = match self.file_extent_faults(key.offset.get(), data) {
+            Ok(fe) => self.file_extent_findings(fe),
+            Err(msg) => vec![(&ITEM_MALFORMED, msg)],
+        };
+        for (kind, msg) in found {
+            let f = self.finding(kind, ino, msg).at("logical", b.bytenr).at("key", key_record(key));
+            self.pending.push(f);
         }
     }
 
@@ -989,6 +1040,8 @@ impl Family for Inodes {
                 if let Ok((h, _)) = FreeSpaceHeader::ref_from_prefix(data) {
                     self.cache_inodes.push((key.offset.get(), h.location.objectid.get()));
                 }
+            } else if key.type_ == EXTENT_DATA_KEY {
+                self.root_file_extent(b, key, data);
             }
         }
     }

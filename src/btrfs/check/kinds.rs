@@ -52,7 +52,7 @@ crate::declare_kinds! {
     FIRST_KEY_MISMATCH = "btrfs.first_key_mismatch", Error,
         "a child's first key differs from the key in its parent pointer";
     OWNER_MISMATCH = "btrfs.owner_mismatch", Error,
-        "a tree block's owner is not the tree it was reached from";
+        "a tree block's owner is not the tree it was reached from (a warning in a log tree, whose block owners the kernel does not verify)";
     ROOT_ITEM_MISMATCH = "btrfs.root_item_mismatch", Error,
         "a root item's generation or level disagrees with the block it points to";
     ROOT_MISSING = "btrfs.root_missing", Error,

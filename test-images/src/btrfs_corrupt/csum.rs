@@ -6,7 +6,7 @@ use super::image::{le32, le64, missing, put32, put64, Copies, Get, Img, Key, Lea
 use ondisk_layouts::btrfs::tree::Header;
 use super::{row, Base, Corruption, Error, Family};
 use ondisk_layouts::btrfs::consts::{FREE_SPACE_INFO_KEY as FREE_SPACE_INFO, FREE_SPACE_OBJECTID, METADATA_ITEM_KEY, TREE_LOG_OBJECTID};
-use ondisk_layouts::btrfs::items::{FreeSpaceInfo, InodeItem};
+use ondisk_layouts::btrfs::items::{FreeSpaceHeader, FreeSpaceInfo, InodeItem};
 use serde_json::Value;
 use std::mem::offset_of;
 
@@ -23,6 +23,12 @@ const B_LEN: u64 = 73728;
 fn file_extent(i: &Img, num_bytes: u64) -> Result<(u64, u64), Error> {
     let fe = i.find("the file extent", |v| v["tree"] == 5 && v["item_type"] == "EXTENT_DATA" && v["num_bytes"] == num_bytes && v["offset"] == 0)?;
     Ok((fe.u("disk_bytenr")?, fe.u("key.objectid")?))
+}
+
+/// The root block of the subvolume log tree (k-logtree: one leaf), which the log root tree's
+/// ROOT_ITEM names.
+fn log_tree_root(i: &Img) -> Result<u64, Error> {
+    i.items_of(TREE_LOG_OBJECTID, "ROOT_ITEM").next().ok_or_else(|| missing("a log tree's root item"))?.u("bytenr")
 }
 
 /// The csum item covering `logical`: (leaf, slot, start).
@@ -305,6 +311,12 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .totals(0, 1)
         .why("the entry grows one sector into allocated space: the cache now holds more free bytes than the block group item leaves, which the kernel checks first (\"has wrong amount of free space\") and drops the cache. A warning: btrfs check calls more free space than the block group can have an error (\"could leads to serious corruption\"), less (what a crash leaves, tests/btrfs_crash.rs) it passes"),
+        row("space-cache-v1-bitmap-count-high", FreeSpace, Base::KSpacecacheV1, &["btrfs.space_cache_bad=1:warning"], |i| {
+            let h = i.find("a v1 cache header", |v| v["tree"] == 1 && v["key"]["objectid"] == FREE_SPACE_OBJECTID && v["key"]["type"] == 0)?;
+            i.edit_item(&h, |d| put64(d, offset_of!(FreeSpaceHeader, num_bitmaps), 5))
+        })
+        .exact()
+        .why("a v1 cache header counts 5 bitmaps its cache does not hold: the kernel counts num_bitmaps down as it meets bitmap entries and never looks at what is left, so it loads the cache; btrfs check 6.2 too. A warning (one bitmap more than the count would trip the kernel's ASSERT: an error; found by the differential fuzz on k-spacecache-v1)"),
         row("space-cache-v1-bad-crc-is-discarded", FreeSpace, Base::KSpacecacheV1, &["btrfs.space_cache_invalid"], |i| {
             let (logical, pages) = cache_page0(i)?;
             let (dev, p) = *i.copies(logical)?.first().ok_or_else(|| missing("the cache page"))?;
@@ -339,5 +351,16 @@ pub(super) fn rows() -> Vec<Corruption> {
             })
         })
         .why("a logged extent whose csum item is dropped from the log (k-logtree: fsynced files)"),
+        row("log-tree-owner", Log, Base::KLogtree, &["btrfs.owner_mismatch=1:warning"], |i| {
+            i.edit_block(log_tree_root(i)?, Copies::All, true, |b| put64(b, offset_of!(Header, owner), 7))
+        })
+        .exact()
+        .why("a log tree leaf whose header names the csum tree as its owner: the kernel verifies the owner of the blocks it reads but skips log trees (btrfs_check_eb_owner), and btrfs check 6.2 does not walk them; nothing reads it, a warning (found by the differential fuzz on k-logtree)"),
+        row("log-tree-bytenr", Log, Base::KLogtree, &["btrfs.tree_block_bytenr=1:error"], |i| {
+            let at = log_tree_root(i)?;
+            i.edit_block(at, Copies::All, true, |b| put64(b, offset_of!(Header, bytenr), at + 65536))
+        })
+        .exact()
+        .why("a log tree leaf that says it lives elsewhere: the kernel refuses the block when it replays the log (\"bad tree block start\") and the mount fails until btrfs rescue zero-log drops the log; btrfs check 6.2 reads only the log root tree's root and exits 0 (found by the differential fuzz on k-logtree)"),
     ]
 }

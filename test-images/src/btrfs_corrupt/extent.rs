@@ -3,8 +3,8 @@
 
 use super::image::{add64, missing, put32, put64, Get, Img, Key};
 use super::{row, Base, Corruption, Error, Family};
-use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, DEV_EXTENT_KEY, DEV_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
-use ondisk_layouts::btrfs::items::{BlockGroupItem, ExtentDataRef, ExtentInlineRef, ExtentItem, FileExtentItem};
+use ondisk_layouts::btrfs::consts::{BLOCK_GROUP_ITEM_KEY, DATA_RELOC_TREE_OBJECTID, DEV_EXTENT_KEY, DEV_ITEM_KEY, EXTENT_DATA_REF_KEY, METADATA_ITEM_KEY, SHARED_DATA_REF_KEY};
+use ondisk_layouts::btrfs::items::{BlockGroupItem, ExtentDataRef, ExtentInlineRef, ExtentItem, FileExtentItem, BLOCK_FLAG_FULL_BACKREF};
 use ondisk_layouts::btrfs::superblock::{DevItem, SuperBlock};
 use ondisk_layouts::btrfs::tree::Header;
 use ondisk_layouts::btrfs::volumes::{Chunk, DevExtent, Stripe};
@@ -192,11 +192,33 @@ pub(super) fn rows() -> Vec<Corruption> {
             i.edit_item(&block_group(i, 2, 4)?, |d| put64(d, BG_FLAGS, 1))
         })
         .why("its chunk disagrees, and every tree block in it lies in a block group that cannot hold tree blocks"),
+        row("block-group-flags-unknown-bits", BlockGroup, Base::MkfsFiles, &["btrfs.block_group_flags=1:warning"], |i| {
+            i.edit_item(&block_group(i, 2, 1)?, |d| d[BG_FLAGS + 7] = 0xf8)
+        })
+        .exact()
+        .why("the data block group's flags gain bits 59-63, which no kernel defines: the mount compares the type with the chunk's and the kernel masks flags wherever it reads them, so it mounts; btrfs check 6.2 prints \"mismatch with block group\" and exits 0. A warning (found by the differential fuzz on k-logtree)"),
+        row("chunk-type-unknown-bits", Devices, Base::MkfsFiles, &["btrfs.chunk_bad=1:error", "btrfs.block_group_flags=1:warning"], |i| {
+            i.edit_item(&i.find("the data chunk", |v| is_type(v, 3, "CHUNK_ITEM") && v["chunk_type"] == 1)?, |d| d[offset_of!(Chunk, type_) + 3] = 0xff)
+        })
+        .exact()
+        .why("the data chunk's type gains bits 24-31: the kernel's tree-checker refuses the chunk tree leaf and btrfs check cannot read the chunk tree (\"unrecognized chunk type\"); its block group now differs from it only in those bits (found by the differential fuzz on k-spacecache-v1, which btrfs check caught and ondisk missed)"),
+        row("uuid-tree-block-full-backref", Extent, Base::KBgt, &["btrfs.full_backref_bad=1:warning"], |i| {
+            let it = i.find("the UUID tree leaf's extent item", |v| is_type(v, 2, "METADATA_ITEM") && v["inline_refs"][0]["root"] == 9)?;
+            i.edit_item(&it, |d| add64(d, offset_of!(ExtentItem, flags), BLOCK_FLAG_FULL_BACKREF))
+        })
+        .exact()
+        .why("the UUID tree leaf's extent item gains FULL_BACKREF, its one backref still the tree's: outside subvolume and relocation trees the kernel never sets the flag and never reads it (btrfs_block_can_be_shared is false there, so COW takes the flags as 0); btrfs check 6.2 fails it (\"bad full backref\"). A warning (found by the differential fuzz on k-logtree)"),
+        row("tree-block-extent-generation", Extent, Base::KBgt, &["btrfs.extent_generation=1:warning"], |i| {
+            let it = i.find("the data reloc tree root's extent item", |v| is_type(v, 2, "METADATA_ITEM") && v["inline_refs"][0]["root"] == DATA_RELOC_TREE_OBJECTID)?;
+            i.edit_item(&it, |d| put64(d, offset_of!(ExtentItem, generation), 0))
+        })
+        .exact()
+        .why("the data reloc tree root block's extent item says generation 0: the kernel writes the allocating transaction there, the block's own generation, and never reads it again; btrfs check 6.2 takes it for the root block's when it looks for tree roots and fails (\"has a root item with a more recent gen (5) compared to the found root node (0)\"). A warning (found by the differential fuzz on k-logtree)"),
         row("file-extent-generation-ahead", Extent, Base::MkfsFiles, &["btrfs.bad_file_extent=1:error"], |i| {
             i.edit_item(&regular_file_extent(i)?, |d| put64(d, offset_of!(FileExtentItem, generation), 1 << 40))
         })
         .exact()
-        .why("a file extent written, it says, after the superblock's transaction: the kernel's tree-checker refuses the leaf and btrfs check says \"invalid generation for extent\" (found by the differential fuzz, which btrfs check caught and ondisk missed)"),
+        .why("a file extent written, it says, after the superblock's transaction: btrfs check says \"invalid generation for extent\" (the kernel's tree-checker does not look at file extent generations; found by the differential fuzz, which btrfs check caught and ondisk missed)"),
         row("super-bytes-used-wrong", Superblock, Base::MkfsFiles, &["btrfs.super_bytes_used"], |i| i.edit_super(|b| add64(b, offset_of!(SuperBlock, bytes_used), 65536))),
         row("super-num-devices-wrong", Superblock, Base::MkfsFiles, &["btrfs.super_num_devices"], |i| i.edit_super(|b| put64(b, offset_of!(SuperBlock, num_devices), 2))),
         row("dev-extent-missing", Devices, Base::MkfsFiles, &["btrfs.dev_extent_missing", "btrfs.dev_bytes_used"], |i| {

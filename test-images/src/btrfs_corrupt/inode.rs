@@ -250,6 +250,12 @@ pub(super) fn rows() -> Vec<Corruption> {
             })
         })
         .why("btrfs-progs fsck-tests 039's fault on a kernel-written v1 space cache: a cache inode whose mode lost its file type"),
+        row("free-space-cache-file-extent-generation", InodeDir, Base::KSpacecacheV1, &["btrfs.bad_file_extent=1:error"], |i| {
+            let fe = i.find("a v1 cache file's extent", |v| v["tree"] == 1 && v["item_type"] == "EXTENT_DATA")?;
+            i.edit_item(&fe, |d| put64(d, offset_of!(FileExtentItem, generation), 1 << 20))
+        })
+        .exact()
+        .why("a v1 cache file's extent item (in the root tree) says it was written in a transaction far past the superblock's: btrfs check 6.2 fails it (\"invalid generation for extent\"), as it does a subvolume's; ondisk checked file extent items in subvolumes only (found by the differential fuzz on k-spacecache-v1)"),
     ]
 }
 

@@ -97,6 +97,11 @@ pub(super) fn rows() -> Vec<Corruption> {
         )
         .why("the item is read where the leaf now says it is: the file extent found there is garbage, and its inode's nbytes no longer adds up"),
         row("transid-in-child", ParentChild, Base::KBgt, &["btrfs.transid_mismatch=1:error"], |i| leaf1_header(i, |b| b[offset_of!(Header, generation)] = b[offset_of!(Header, generation)].wrapping_add(1))),
+        row("pointer-generation-zero", ParentChild, Base::KBgt, &["btrfs.transid_mismatch=1:warning"], |i| {
+            i.edit_block(fs_root(i)?, Copies::All, true, |b| put64(b, HEADER + KEY_PTR + offset_of!(KeyPtr, generation), 0))
+        })
+        .exact()
+        .why("the FS_TREE root's second pointer says generation 0, which nothing writes: the kernel reads the child without verifying it (verify_parent_transid skips 0) and rewrites the pointer when it next COWs the path; btrfs check 6.2's fs-root walk compares it anyway (\"Wrong generation of child node/leaf\"), drops the leaf and fails on every inode in it. A warning (found by the differential fuzz on k-bgt)"),
         row("owner-of-extent-leaf", ParentChild, Base::KBgt, &["btrfs.owner_mismatch=1:error", "btrfs.owner_ref_mismatch=1:error"], |i| {
             let leaf = i.nodes_of(2).into_iter().find(|n| n.1 == 0).ok_or_else(|| missing("an extent tree leaf"))?;
             i.edit_block(leaf.0, Copies::All, true, |b| put64(b, offset_of!(Header, owner), 7))
