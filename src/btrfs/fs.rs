@@ -47,6 +47,8 @@ pub struct Filesystem<'a> {
     /// Who the chunk tree's DEV_ITEMs say the devices are, present or not (a sprout's name its
     /// seed devices with the seeds' fsids).
     pub dev_items: Vec<DevItemId>,
+    /// Whether every chunk tree block was read, so that `dev_items` names every device.
+    pub chunk_tree_whole: bool,
 }
 
 /// One copy of a logical range: its bytes, or why they could not be read.
@@ -230,6 +232,7 @@ impl<'a> Filesystem<'a> {
             problems: Vec::new(),
             seed_fsids: Vec::new(),
             dev_items: Vec::new(),
+            chunk_tree_whole: false,
         };
         let sys_len = (fs.sb.sb().sys_chunk_array_size.get() as usize).min(superblock_sys_array_max());
         let array = fs.sb.sb().sys_chunk_array[..sys_len].to_vec();
@@ -238,6 +241,7 @@ impl<'a> Filesystem<'a> {
         fs.check_chunk_geometry();
         fs.confirm_seeds(&dev_items, whole)?;
         fs.dev_items = dev_items;
+        fs.chunk_tree_whole = whole;
         match set_aside.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(fs),

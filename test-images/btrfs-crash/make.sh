@@ -8,7 +8,7 @@
 # (`pip install mfusepy`), btrfs-progs and zstd. The workloads race on time and threads: a new
 # run gives different logs, and the tests' expectations hold for any of them (see README.md).
 #
-#   usage: make.sh [NAME...]     (default: all four)
+#   usage: make.sh [NAME...]     (default: all five)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/btrfs-crash.XXXXXX)
@@ -24,7 +24,10 @@ session() {
         truncate -s 256M "$d/disk$i.img"
         imgs+=("$d/disk$i.img")
     done
-    mkfs.btrfs -q $mkfs "${imgs[@]}" >/dev/null
+    # With "spare" among the features the last device is left out, for the workload to add.
+    local members=("${imgs[@]}")
+    case " $* " in *" spare "*) unset 'members[-1]' ;; esac
+    mkfs.btrfs -q $mkfs "${members[@]}" >/dev/null
     for ((i = 0; i < ndev; i++)); do
         cp --sparse=always "$d/disk$i.img" "$d/start$i.img"
     done
@@ -34,9 +37,9 @@ session() {
     for ((i = 0; i < ndev; i++)); do
         loops+=("$(losetup -f --show "$d/fuse/disk$i")")
     done
-    btrfs device scan "${loops[@]}" >/dev/null
+    btrfs device scan "${loops[@]:0:${#members[@]}}" >/dev/null
     mount -o "$mopts" "${loops[0]}" "$d/mnt"
-    python3 "$here/workload.py" "$d/mnt" "$secs" "$seed" "$@"
+    SPARE_DEV=${loops[-1]} python3 "$here/workload.py" "$d/mnt" "$secs" "$seed" "$@"
     for _ in $(seq 30); do umount "$d/mnt" 2>/dev/null && break; sleep 1; done
     for l in "${loops[@]}"; do losetup -d "$l"; done
     sleep 0.5
@@ -53,7 +56,7 @@ session() {
     echo "$name: $(stat -c %s "$d/log") bytes of log"
 }
 
-names=${*:-balance-snap spacecache-v1 quota raid1}
+names=${*:-balance-snap spacecache-v1 quota raid1 device-add-remove}
 for n in $names; do
     case $n in
         # Snapshots made and deleted, a balance thread, orphans, fsync (log trees), prealloc.
@@ -64,6 +67,8 @@ for n in $names; do
         quota) session "$n" 1 10 11 "" "commit=1" small snap quota balance ;;
         # Two devices, RAID1 metadata and data: a commit writes a superblock to each.
         raid1) session "$n" 2 10 31 "-m raid1 -d raid1" "commit=1" small snap balance ;;
+        # A RAID1 pair and a third device added and removed over and over.
+        device-add-remove) session "$n" 3 10 41 "-m raid1 -d raid1" "commit=1" small balance spare ;;
         *) echo "unknown log $n" >&2; exit 2 ;;
     esac
 done

@@ -4,7 +4,7 @@ features: quota, balance (a background thread balancing), snap (snapshots made a
 small (files a sixth the size, of low-entropy data, for a 256 MiB device and a log that
 compresses), nocow (a NOCOW directory), send (read-only snapshots sent and received back),
 resize (the balance thread also shrinks and regrows the filesystem), cdefrag (defragment with
-zstd compression)."""
+zstd compression), spare (the balance thread also adds the device $SPARE_DEV and removes it)."""
 import os, random, subprocess, sys, threading, time
 
 mnt, secs, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
@@ -127,8 +127,19 @@ def op():
             try: os.unlink(p)
             except OSError: pass
 
+spare_in = False
+
 def balancer():
+    global spare_in
     while time.time() < stop:
+        if "spare" in feat and rng.random() < 0.4:
+            # Adding a device writes its superblock at the next commit; removing one moves its
+            # chunks away, commits without its device item, then wipes its superblocks.
+            if spare_in:
+                spare_in = sh("btrfs", "device", "remove", os.environ["SPARE_DEV"], mnt) != 0
+            else:
+                spare_in = sh("btrfs", "device", "add", "-f", os.environ["SPARE_DEV"], mnt) == 0
+            continue
         if "resize" in feat and rng.random() < 0.3:
             # Shrinking relocates whatever lies past the new end, then grows back.
             sh("btrfs", "filesystem", "resize", rng.choice(["-64m", "-128m", "max"]), mnt)

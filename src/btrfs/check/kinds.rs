@@ -25,6 +25,8 @@ crate::declare_kinds! {
         "a chunk item is malformed or overlaps another chunk";
     DEVICE_MISSING = "btrfs.device_missing", Warning,
         "a device named by chunk stripes is not among the paths given";
+    DEVICE_REMOVED = "btrfs.device_removed", Warning,
+        "a path holds a device the filesystem no longer lists (no device item, an older superblock): one removed or replaced while it was absent, its superblock never wiped; the kernel ignores it";
     // Tree blocks.
     TREE_BLOCK_UNREADABLE = "btrfs.tree_block_unreadable", Error,
         "no copy of a tree block could be read (unmapped address, missing device, short image)";

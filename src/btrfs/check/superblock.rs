@@ -19,6 +19,23 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
         };
         let reference_gen = reference.generation.get();
         let path = d.dev.path().display().to_string();
+        // A device removed (`btrfs device remove missing`) or replaced while it was absent keeps
+        // its superblock: this fsid, a devid no device item names, an older generation. The
+        // kernel registers it when it scans and drops it at mount (btrfs_free_extra_devids);
+        // its copies are not the filesystem's.
+        let own_gen = d.chosen_copy().map(|c| c.sb().generation.get());
+        if fs.chunk_tree_whole && !d.seed && !fs.dev_items.iter().any(|i| i.0 == d.devid) && own_gen.is_some_and(|g| g < gen) {
+            report.push(
+                Finding::new(
+                    &DEVICE_REMOVED,
+                    format!("{path}: devid {} has no device item and its superblock is older (generation {} < {gen}): a removed device, ignored", d.devid, own_gen.unwrap_or(0)),
+                )
+                .at("device", path.clone())
+                .at("devid", d.devid)
+                .ctx("generation", own_gen.unwrap_or(0)),
+            );
+            continue;
+        }
         // Every copy that fits on the device, as read when the filesystem was opened.
         let copies = &d.copies;
         let any_good = copies.iter().any(|c| c.is_valid());
