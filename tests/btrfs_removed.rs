@@ -60,3 +60,27 @@ fn the_warning_names_the_removed_path() {
     assert!(f["location"]["device"].as_str().is_some_and(|d| d.ends_with("dev3.img")), "{f}");
     assert!(f["message"].as_str().is_some_and(|m| m.contains("generation 7 < 32")), "{f}");
 }
+
+#[test]
+fn detect_names_the_removed_device_in_any_order() {
+    for order in [[1, 2, 3], [3, 1, 2]] {
+        let mut args = vec![std::ffi::OsString::from("detect"), "--json".into()];
+        args.extend(order.iter().map(|&n| dev(n).into_os_string()));
+        let out = common::ondisk_run(args);
+        assert_eq!(out.code, Some(0), "{order:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let set: serde_json::Value = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["type"] == "set")
+            .expect("a set record");
+        // The members the newest superblock counts, not the removed device's own count of 3.
+        assert_eq!(set["members"], 2, "{order:?}: {set}");
+        assert_eq!(set["missing"], serde_json::json!([]), "{order:?}: {set}");
+        let mut present: Vec<u64> = set["present"].as_array().expect("present").iter().filter_map(|v| v.as_u64()).collect();
+        present.sort_unstable();
+        assert_eq!(present, [1, 2], "{order:?}: {set}");
+        assert_eq!(set["removed"][0]["devid"], 3, "{order:?}: {set}");
+        assert!(set["removed"][0]["path"].as_str().is_some_and(|p| p.ends_with("dev3.img")), "{order:?}: {set}");
+    }
+}

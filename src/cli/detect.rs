@@ -58,6 +58,9 @@ struct SetView {
     missing: Vec<u64>,
     /// A sprout's devices that belong to its seed filesystems.
     seeds: Vec<SeedDevice>,
+    /// Paths given that carry this filesystem's superblock but no device item names: devices
+    /// removed while they were absent (devid, path).
+    removed: Vec<(u64, PathBuf)>,
 }
 
 /// A device of a seed filesystem that a sprout's chunk tree names.
@@ -84,10 +87,15 @@ fn sets(found: &mut [Found]) -> Vec<SetView> {
             present: idx.iter().map(|&i| found[i].d.member_id).collect(),
             missing: Vec::new(),
             seeds: Vec::new(),
+            removed: Vec::new(),
         };
         // A btrfs set short of members may be a sprout whose other members are its seeds'
-        // devices, given under their own fsids: its chunk tree says which devices it has.
-        let resolved = kind == FsKind::Btrfs && view.present.len() < view.members as usize && resolve_btrfs(found, &idx, uuid, &mut view);
+        // devices, given under their own fsids; one given as several paths may hold a device
+        // removed while it was away, whose superblock still counts itself in: the chunk tree
+        // says which devices the filesystem has.
+        let resolved = kind == FsKind::Btrfs
+            && (view.present.len() != view.members as usize || idx.len() > 1)
+            && resolve_btrfs(found, &idx, uuid, &mut view);
         if !resolved {
             view.missing = missing_members(kind, view.members, &view.present);
         }
@@ -105,6 +113,15 @@ fn resolve_btrfs(found: &mut [Found], idx: &[usize], fsid: [u8; 16], view: &mut 
     let Ok(fs) = Filesystem::open(&set) else { return false };
     if fs.dev_items.is_empty() {
         return false;
+    }
+    // The superblock in use is the newest one given; a removed device's is older.
+    view.members = fs.sb.sb().num_devices.get();
+    let listed = |devid: u64| fs.dev_items.iter().any(|&(d, _, f)| d == devid && f == fsid);
+    if fs.chunk_tree_whole {
+        for f in found.iter().filter(|f| f.d.kind == FsKind::Btrfs && f.d.uuid == fsid && !listed(f.d.member_id)) {
+            view.removed.push((f.d.member_id, f.path.clone()));
+        }
+        view.present.retain(|&d| listed(d));
     }
     for &(devid, device_uuid, item_fsid) in &fs.dev_items {
         if item_fsid == fsid {
@@ -165,6 +182,14 @@ fn print(out: &mut Out, json: bool, found: &[Found], sets: &[SetView]) -> std::i
                 });
                 r.push("seeds", seeds.collect::<Vec<_>>());
             }
+            if !set.removed.is_empty() {
+                let removed = set.removed.iter().map(|(devid, path)| {
+                    let mut r = Record::new();
+                    r.push("devid", *devid).push("path", path.as_path());
+                    Value::Record(r)
+                });
+                r.push("removed", removed.collect::<Vec<_>>());
+            }
             out.json(&r)?;
         } else {
             let list = |v: &[u64]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ");
@@ -181,6 +206,9 @@ fn print(out: &mut Out, json: bool, found: &[Found], sets: &[SetView]) -> std::i
             for s in &set.seeds {
                 let at = s.path.as_ref().map_or("not given".to_string(), |p| p.display().to_string());
                 write!(out.w(), "; devid {} is on seed {} ({at})", s.devid, uuid_text(&s.fsid))?;
+            }
+            for (devid, path) in &set.removed {
+                write!(out.w(), "; {} (devid {devid}) was removed from it", path.display())?;
             }
             writeln!(out.w())?;
         }
