@@ -23,6 +23,14 @@ fn kinds(paths: &[PathBuf], args: &[&str]) -> (Option<i32>, Vec<(String, String)
     (found.code, found.kinds.into_iter().map(|(k, (_, sev))| (k, sev)).collect())
 }
 
+/// The first JSON Lines record of `ondisk ARGS` that `pick` accepts.
+fn record(args: Vec<std::ffi::OsString>, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let out = common::ondisk_run(args);
+    assert_eq!(out.code, Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|v| pick(v)).expect("such a record")
+}
+
 #[test]
 fn the_pair_alone_is_clean() {
     let (code, found) = kinds(&[dev(1), dev(2)], &[]);
@@ -49,13 +57,8 @@ fn a_removed_device_beside_it_is_a_warning_in_any_order() {
 
 #[test]
 fn the_warning_names_the_removed_path() {
-    let out = common::ondisk_run([std::ffi::OsString::from("check"), "--json".into(), dev(1).into(), dev(2).into(), dev(3).into()]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let f: serde_json::Value = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["kind"] == "btrfs.device_removed")
-        .expect("a device_removed finding");
+    let args = vec!["check".into(), "--json".into(), dev(1).into(), dev(2).into(), dev(3).into()];
+    let f = record(args, |v| v["kind"] == "btrfs.device_removed");
     assert_eq!(f["location"]["devid"], 3);
     assert!(f["location"]["device"].as_str().is_some_and(|d| d.ends_with("dev3.img")), "{f}");
     assert!(f["message"].as_str().is_some_and(|m| m.contains("generation 7 < 32")), "{f}");
@@ -66,14 +69,7 @@ fn detect_names_the_removed_device_in_any_order() {
     for order in [[1, 2, 3], [3, 1, 2]] {
         let mut args = vec![std::ffi::OsString::from("detect"), "--json".into()];
         args.extend(order.iter().map(|&n| dev(n).into_os_string()));
-        let out = common::ondisk_run(args);
-        assert_eq!(out.code, Some(0), "{order:?}");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let set: serde_json::Value = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["type"] == "set")
-            .expect("a set record");
+        let set = record(args, |v| v["type"] == "set");
         // The members the newest superblock counts, not the removed device's own count of 3.
         assert_eq!(set["members"], 2, "{order:?}: {set}");
         assert_eq!(set["missing"], serde_json::json!([]), "{order:?}: {set}");

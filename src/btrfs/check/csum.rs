@@ -6,10 +6,11 @@
 //! - the data extents of the extent tree (EXTENT_ITEM with the DATA flag): csums may only cover
 //!   bytes some data extent holds;
 //! - the referenced ranges of regular file extents of inodes that checksum their data, outside
-//!   the data relocation tree (see `item`): these need csums. An uncompressed extent needs csums for the bytes the file uses,
-//!   `[disk_bytenr + offset, + num_bytes)` (the rest of a partially overwritten extent may keep or
-//!   lose its csums); a compressed extent is checksummed as stored, the whole
-//!   `[disk_bytenr, + disk_num_bytes)`. Inline extents and holes have none;
+//!   the data relocation tree (see `item`): these need csums. An uncompressed extent needs
+//!   csums for the bytes the file uses, `[disk_bytenr + offset, + num_bytes)` (the rest of a
+//!   partially overwritten extent may keep or lose its csums); a compressed extent is
+//!   checksummed as stored, the whole `[disk_bytenr, + disk_num_bytes)`. Inline extents and
+//!   holes have none;
 //! - the referenced ranges of prealloc extents and of NODATASUM inodes: these must have none
 //!   (unless another reference needs them).
 //!

@@ -97,6 +97,8 @@ struct ExtItem {
     /// Bytes covered: the key offset for EXTENT_ITEM, nodesize for METADATA_ITEM.
     len: u64,
     refs: u64,
+    /// The transaction that allocated the extent.
+    generation: u64,
     flags: u64,
     /// The tree block level the item claims (METADATA_ITEM offset, or tree block info).
     level: Option<u64>,
@@ -166,8 +168,6 @@ pub struct ExtentTree {
     v0: Vec<u64>,
     /// Findings about items, made while reading them (pushed at `finish`).
     early: Vec<Finding>,
-    /// (bytenr, generation) of the extent items of tree blocks.
-    tree_gens: Vec<(u64, u64)>,
 }
 
 impl ExtentTree {
@@ -212,9 +212,6 @@ impl ExtentTree {
             self.early.push(f);
         }
         let tree_block = flags & EXTENT_FLAG_TREE_BLOCK != 0;
-        if tree_block {
-            self.tree_gens.push((bytenr, gen));
-        }
         let is_data = flags & EXTENT_FLAG_DATA != 0;
         let nodesize = u64::from(cx.fs.nodesize);
         let mut bad = None;
@@ -265,7 +262,7 @@ impl ExtentTree {
             at = 24 + 18;
         }
         let len = if metadata { nodesize } else { key.offset.get() };
-        self.items.push(ExtItem { bytenr, len, refs, flags, level, key: *key, leaf });
+        self.items.push(ExtItem { bytenr, len, refs, generation: gen, flags, level, key: *key, leaf });
         // Inline refs: sorted by type, then (within a type) by offset/hash descending, the
         // order `lookup_inline_extent_backref` inserts them in.
         let mut last: Option<(u8, u64)> = None;
@@ -491,8 +488,6 @@ impl Family for ExtentTree {
         backrefs.sort_unstable_by_key(|b| (b.bytenr, b.key));
         let mut blocks = std::mem::take(&mut self.blocks);
         blocks.sort_unstable_by_key(|b| b.bytenr);
-        let mut tree_gens = std::mem::take(&mut self.tree_gens);
-        tree_gens.sort_unstable();
         let gen_limit = cx.fs.sb.sb().generation.get().saturating_add(1);
 
         // Referenced extents with no extent item at their start.
@@ -632,14 +627,13 @@ impl Family for ExtentTree {
                 // takes it for a root block's generation when it looks for tree roots. Compared
                 // with the pointers' generation too, so that a damaged header or pointer is not
                 // reported here again, nor a generation too new (an error of its own above).
-                let n = tree_gens.partition_point(|&(b, _)| b < it.bytenr);
-                if let Some(&(_, g)) = tree_gens.get(n).filter(|&&(b, _)| b == it.bytenr) {
-                    if g != blk.generation && g <= gen_limit && !fr.iter().any(|f| !f.is_data() && f.offset == g) {
-                        report.push(loc(Finding::new(&EXTENT_GENERATION, format!("tree block {} has generation {}, its extent item says {g}", it.bytenr, blk.generation))
-                            .severity(Severity::Warning)
-                            .ctx("expected", blk.generation)
-                            .ctx("found", g)));
-                    }
+                let g = it.generation;
+                let tree_item = it.flags & EXTENT_FLAG_TREE_BLOCK != 0;
+                if tree_item && g != blk.generation && g <= gen_limit && !fr.iter().any(|f| !f.is_data() && f.offset == g) {
+                    report.push(loc(Finding::new(&EXTENT_GENERATION, format!("tree block {} has generation {}, its extent item says {g}", it.bytenr, blk.generation))
+                        .severity(Severity::Warning)
+                        .ctx("expected", blk.generation)
+                        .ctx("found", g)));
                 }
                 let owner_listed = br.iter().any(|b| matches!(b.key, RefKey::Tree(r) if r == blk.owner));
                 let any_shared = br.iter().any(|b| matches!(b.key, RefKey::SharedBlock(_)));

@@ -484,7 +484,7 @@ impl FreeSpace {
             match self.read_cache(fs, h, isize, bg) {
                 Err(why) => report.push(invalid(why)),
                 Ok((recorded, problems)) => {
-                    let malformed = problems.iter().any(|(_, sev)| *sev == crate::findings::Severity::Error);
+                    let malformed = problems.iter().any(|(_, sev)| *sev == Severity::Error);
                     for (p, sev) in problems {
                         report.push(Finding::new(&SPACE_CACHE_BAD, format!("space cache of block group {}: {p}", h.bg)).severity(sev).at("logical", h.bg).at("inode", h.ino));
                     }
@@ -503,7 +503,7 @@ impl FreeSpace {
                         // Less is what a crash leaves; more means whoever wrote it listed used
                         // space as free. The kernel drops both, but btrfs check calls more an
                         // error ("could lead to serious corruption"): a warning.
-                        report.push(if cached > free { f.severity(crate::findings::Severity::Warning) } else { f });
+                        report.push(if cached > free { f.severity(Severity::Warning) } else { f });
                         continue;
                     }
                     self.compare(bg, &recorded, ignore, &format!("the space cache of block group {}", h.bg), report);

@@ -23,16 +23,14 @@ pub fn check(fs: &Filesystem, report: &mut Report) {
         // its superblock: this fsid, a devid no device item names, an older generation. The
         // kernel registers it when it scans and drops it at mount (btrfs_free_extra_devids);
         // its copies are not the filesystem's.
-        let own_gen = d.chosen_copy().map(|c| c.sb().generation.get());
-        if fs.chunk_tree_whole && !d.seed && !fs.dev_items.iter().any(|i| i.0 == d.devid) && own_gen.is_some_and(|g| g < gen) {
+        let listed = fs.dev_items.iter().any(|i| i.0 == d.devid);
+        let older = d.chosen_copy().map(|c| c.sb().generation.get()).filter(|&g| g < gen);
+        if let Some(g) = older.filter(|_| fs.chunk_tree_whole && !d.seed && !listed) {
             report.push(
-                Finding::new(
-                    &DEVICE_REMOVED,
-                    format!("{path}: devid {} has no device item and its superblock is older (generation {} < {gen}): a removed device, ignored", d.devid, own_gen.unwrap_or(0)),
-                )
-                .at("device", path.clone())
-                .at("devid", d.devid)
-                .ctx("generation", own_gen.unwrap_or(0)),
+                Finding::new(&DEVICE_REMOVED, format!("{path}: devid {} has no device item and its superblock is older (generation {g} < {gen}): a removed device, ignored", d.devid))
+                    .at("device", path.clone())
+                    .at("devid", d.devid)
+                    .ctx("generation", g),
             );
             continue;
         }
