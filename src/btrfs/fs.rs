@@ -393,6 +393,21 @@ impl<'a> Filesystem<'a> {
         Ok(copies.iter().map(|c| self.read_copy(c)).collect())
     }
 
+    /// A block [`Filesystem::read_block`] returned before, read again from the copy it chose
+    /// (`mirror`, `csum_ok` as it said) without checksumming it again: a snapshot's walk meets
+    /// each shared block once per snapshot, and the bytes of an image opened read-only do not
+    /// change. A copy rebuilt from parity is rebuilt (and verified) again.
+    pub fn read_block_again(&self, bytenr: u64, mirror: usize, csum_ok: bool) -> Result<Block<'a>, BlockError> {
+        let n = self.nodesize as usize;
+        let mut copies = self.read_logical_copies(bytenr, n)?;
+        if mirror >= copies.len() {
+            return self.read_block(bytenr);
+        }
+        let bytes = copies.swap_remove(mirror).map_err(|e| BlockError::Unreadable { bytenr, why: format!("copy {mirror}: {e}") })?;
+        let node = Node::new(bytes).ok_or(BlockError::Unreadable { bytenr, why: format!("copy {mirror}: short") })?;
+        Ok(Block { node, bytenr, mirror, csum_ok, rejected: Vec::new() })
+    }
+
     /// Reads and verifies one tree block: the first copy whose checksum and bytenr are good,
     /// else the first copy that could be read at all (marked bad), else an error.
     pub fn read_block(&self, bytenr: u64) -> Result<Block<'a>, BlockError> {

@@ -23,7 +23,7 @@
 
 use super::kinds::LOST_SUBTREE_ECHOES;
 use super::ranges::{self, Range};
-use super::walker::{is_subvolume, Cx, Family, KeyBounds, TreeRoot};
+use super::walker::{is_subvolume, Cx, Family, Revisit, KeyBounds, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
@@ -122,9 +122,41 @@ fn file_extent_use(data: &[u8], nodatasum: bool) -> Use {
     }
 }
 
+impl Csum {
+    fn inode_item(&mut self, key: &DiskKey, data: &[u8]) {
+        if let Ok((ii, _)) = InodeItem::ref_from_prefix(data) {
+            if ii.flags.get() & INODE_NODATASUM != 0 {
+                self.nodatasum.insert(key.objectid.get());
+            }
+        }
+    }
+}
+
 impl Family for Csum {
+    fn revisits(&self) -> Revisit {
+        Revisit::Blocks
+    }
+
     fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {
         self.nodatasum.clear();
+    }
+
+    /// A leaf a snapshot shares with a tree walked before: its file extents were counted there,
+    /// but its last inode's extents may go on in this tree's own next leaf, and whether they
+    /// need csums is that inode's INODE_ITEM's to say. Every other inode of the leaf ends in it.
+    fn reach(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, first_visit: bool) {
+        if first_visit || !b.node.is_leaf() || !is_subvolume(root.tree) {
+            return;
+        }
+        let items = b.node.items();
+        let Some(last) = items.last().map(|i| i.key.objectid.get()) else { return };
+        for item in items.iter().rev().take_while(|i| i.key.objectid.get() == last) {
+            if item.key.type_ == INODE_ITEM_KEY {
+                if let Ok(data) = b.node.item_data(item) {
+                    self.inode_item(&item.key, data);
+                }
+            }
+        }
     }
 
     fn lost_subtrees(&mut self, _cx: &Cx, root: &TreeRoot, lost: &[KeyBounds]) {
@@ -172,13 +204,8 @@ impl Family for Csum {
                     self.data_extents.push((s, s.saturating_add(key.offset.get())));
                 }
             }
-            INODE_ITEM_KEY if is_subvolume(tree) || tree == TREE_LOG_OBJECTID => {
-                if let Ok((ii, _)) = InodeItem::ref_from_prefix(data) {
-                    if ii.flags.get() & INODE_NODATASUM != 0 {
-                        self.nodatasum.insert(key.objectid.get());
-                    }
-                }
-            }
+            // A shared leaf's only on its first visit: see `reach`.
+            INODE_ITEM_KEY if first_visit && (is_subvolume(tree) || tree == TREE_LOG_OBJECTID) => self.inode_item(key, data),
             EXTENT_DATA_KEY if is_subvolume(tree) && first_visit => {
                 match file_extent_use(data, self.nodatasum.contains(&key.objectid.get())) {
                     // The data relocation tree's extents are copies balance is making: their

@@ -14,7 +14,7 @@
 //! Also here, from the root tree: the v1 free space cache inodes must be regular files, and their
 //! file extent items pass the same checks of an item on its own as a subvolume's.
 
-use super::walker::{is_subvolume, Cx, Family, TreeRoot};
+use super::walker::{is_subvolume, Cx, Family, Revisit, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::btrfs::node::Node;
@@ -384,6 +384,12 @@ pub struct Inodes {
     no_holes: bool,
     sectorsize: u64,
     max_inline: u64,
+    /// The leaf being delivered had its names hashed already: it is shared with a subvolume
+    /// walked before, where every name hashed to its key (else it is hashed again, so that each
+    /// snapshot sharing the leaf reports the misfiled name).
+    hashed_before: bool,
+    /// Leaves where a name did not hash to its key.
+    misfiled: FastSet<u64>,
 }
 
 impl Inodes {
@@ -644,7 +650,7 @@ impl Inodes {
         }
     }
 
-    fn dir_entries(&mut self, key: &DiskKey, data: &[u8]) {
+    fn dir_entries(&mut self, b: &Block, key: &DiskKey, data: &[u8]) {
         let dir = key.objectid.get();
         let is_index = key.type_ == DIR_INDEX_KEY;
         let is_xattr = key.type_ == XATTR_ITEM_KEY;
@@ -674,8 +680,9 @@ impl Inodes {
                 self.raise(&ITEM_MALFORMED, key, format!("entry name of {name_len} bytes"));
             }
             if !is_index {
-                let h = name_hash(name) as u64;
+                let h = if self.hashed_before { key.offset.get() } else { name_hash(name) as u64 };
                 if h != key.offset.get() {
+                    self.misfiled.insert(b.bytenr);
                     let what = if is_xattr { "xattr" } else { "dir item" };
                     let f = self
                         .finding(
@@ -906,7 +913,7 @@ impl Inodes {
             INODE_ITEM_KEY => self.inode_item(key, data),
             INODE_REF_KEY => self.inode_refs(key, data, false),
             INODE_EXTREF_KEY => self.inode_refs(key, data, true),
-            DIR_ITEM_KEY | DIR_INDEX_KEY | XATTR_ITEM_KEY => self.dir_entries(key, data),
+            DIR_ITEM_KEY | DIR_INDEX_KEY | XATTR_ITEM_KEY => self.dir_entries(b, key, data),
             EXTENT_DATA_KEY => self.file_extent(key, data),
             _ => {}
         }
@@ -1008,6 +1015,10 @@ impl Inodes {
 }
 
 impl Family for Inodes {
+    fn revisits(&self) -> Revisit {
+        Revisit::Items
+    }
+
     fn begin_tree(&mut self, cx: &Cx, root: &TreeRoot) {
         self.tree = root.tree;
         self.st = TreeState::default();
@@ -1021,9 +1032,10 @@ impl Family for Inodes {
         self.max_inline = max_data.min(self.sectorsize - 1);
     }
 
-    fn reach(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, _first_visit: bool) {
+    fn reach(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, first_visit: bool) {
         if is_subvolume(root.tree) && root.drop.is_none() && b.node.is_leaf() {
             warm_leaf(&b.node);
+            self.hashed_before = !first_visit && !self.misfiled.contains(&b.bytenr);
         }
     }
 

@@ -26,7 +26,7 @@
 //! rescan is running: one info finding replaces them.
 
 use super::key_value;
-use super::walker::{Cx, Family, TreeRoot};
+use super::walker::{Cx, Family, Revisit, TreeRoot};
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::items::{parse_extent, root_item, InlineRef};
 use crate::findings::{Finding, Report, Severity};
@@ -406,6 +406,10 @@ impl Qgroups {
 }
 
 impl Family for Qgroups {
+    fn revisits(&self) -> Revisit {
+        Revisit::Items
+    }
+
     fn begin_tree(&mut self, cx: &Cx, root: &TreeRoot) {
         if root.tree == ROOT_TREE_OBJECTID {
             self.simple = cx.fs.sb.sb().incompat_flags.get() & FEATURE_INCOMPAT_SIMPLE_QUOTA != 0;

@@ -8,7 +8,7 @@
 //! nested subvolume's directory entry without a ROOT_REF (it shows as an empty directory), which
 //! is how the kernel makes snapshots, not damage.
 
-use super::walker::{is_subvolume, Cx, Family, TreeRoot};
+use super::walker::{is_subvolume, Cx, Family, Revisit, TreeRoot};
 use super::key_value;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
@@ -88,6 +88,10 @@ fn finding(kind: &'static crate::findings::Kind, l: &Link, msg: String) -> Findi
 }
 
 impl Family for RootRefs {
+    fn revisits(&self) -> Revisit {
+        Revisit::Items
+    }
+
     fn begin_tree(&mut self, _cx: &Cx, root: &TreeRoot) {
         if is_subvolume(root.tree) {
             self.walked.insert(root.tree);

@@ -22,7 +22,7 @@ use crate::btrfs::fs::{Block, Filesystem};
 use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::items::RootItem;
 use ondisk_layouts::btrfs::*;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -62,9 +62,27 @@ impl Cx<'_, '_> {
     }
 }
 
+/// What a family wants of a block a subvolume walk meets again ([`Family::revisits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revisit {
+    No,
+    /// `reach` only.
+    Blocks,
+    /// `reach` and an `item` per item.
+    Items,
+}
+
 /// One family of checks, fed by the walk.
 pub trait Family {
-    /// A tree is about to be walked.
+    /// What the family wants of a subvolume's blocks that an earlier tree shares with it (a
+    /// snapshot's): per-subvolume families (inodes, subvolume entries, qgroups) want their items
+    /// again. When no family wants them, the walk does not enter shared blocks again, and a
+    /// group none of whose families wants them skips them: with hundreds of snapshots, those
+    /// visits are nearly all of them.
+    fn revisits(&self) -> Revisit {
+        Revisit::No
+    }
+    /// A tree is about to be walked.    /// A tree is about to be walked.
     fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {}
     /// A block seen for the first time (shared blocks once overall), after its structural checks.
     fn block(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block) {}
@@ -173,6 +191,7 @@ pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &
     let chunk_uuid = fs.read_block(sb.chunk_root.get()).ok().map(|b| b.node.header().chunk_tree_uuid);
     let cx = Cx { fs, chunk_uuid, all_copies, walk_errors: AtomicBool::new(false) };
     let cx = &cx;
+    let revisits = groups.iter().flatten().any(|f| f.revisits() != Revisit::No);
     let reports = std::thread::scope(|s| {
         let mut out = Vec::new();
         let mut consumers = Vec::new();
@@ -183,7 +202,8 @@ pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &
         }
         let mut w = Walker {
             cx,
-            visited: HashSet::new(),
+            visited: HashMap::new(),
+            revisits,
             out,
             pending: Vec::with_capacity(BATCH),
             report: &mut *report,
@@ -241,6 +261,7 @@ struct Echoes {
 /// One group's thread: hands every event to its families, then lets them finish.
 fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Vec<Echoes>) {
     let mut report = Report::new();
+    let revisits = families.iter().any(|f| f.revisits() != Revisit::No);
     let mut echoes = Vec::new();
     let mut root: Option<TreeRoot> = None;
     for batch in rx {
@@ -253,6 +274,9 @@ fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Ve
                     root = Some(r.clone());
                 }
                 Event::Block(b, first_visit, from) => {
+                    if !first_visit && !revisits {
+                        continue;
+                    }
                     if let Some(r) = &root {
                         deliver_block(cx, &mut families, r, b, *first_visit, *from);
                     }
@@ -286,15 +310,36 @@ fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Ve
 }
 
 fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, first_visit: bool, from: usize) {
-    if first_visit {
+    if !first_visit {
+        // A shared block again: only to the families that asked for it.
+        let mut items = Vec::new();
         for f in families.iter_mut() {
-            f.block(cx, root, block);
+            let want = f.revisits();
+            if want != Revisit::No {
+                f.reach(cx, root, block, false);
+            }
+            if want == Revisit::Items {
+                items.push(f);
+            }
         }
+        if items.is_empty() {
+            return;
+        }
+        for (slot, item) in block.node.items().iter().enumerate().skip(from) {
+            let Ok(data) = block.node.item_data(item) else { continue };
+            for f in items.iter_mut() {
+                f.item(cx, root, block, slot, &item.key, data, false);
+            }
+        }
+        return;
+    }
+    for f in families.iter_mut() {
+        f.block(cx, root, block);
     }
     for f in families.iter_mut() {
         f.reach(cx, root, block, first_visit);
     }
-    if first_visit {
+    {
         for (slot, p) in block.node.ptrs().iter().enumerate().skip(from) {
             for f in families.iter_mut() {
                 f.ptr(cx, root, block, slot, p);
@@ -352,9 +397,23 @@ fn covers(merged: &[(u64, u64)], id: u64) -> bool {
     merged.get(i).is_some_and(|&(lo, _)| lo <= id)
 }
 
+/// What the first visit of a block found.
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Unreadable, or not read (a shared block of a tree no family walks twice).
+    NotRead,
+    /// Read, and too damaged to walk.
+    Damaged,
+    /// Read from this copy, with its checksum good or not.
+    Walked { mirror: usize, csum_ok: bool },
+}
+
 struct Walker<'c, 'f, 'a, 'r> {
     cx: &'c Cx<'f, 'a>,
-    visited: HashSet<u64>,
+    /// Every block reached so far, and what its first visit found.
+    visited: HashMap<u64, Seen>,
+    /// Some family wants shared subvolume blocks delivered again ([`Family::revisits`]).
+    revisits: bool,
     /// One channel per family group.
     out: Vec<SyncSender<Batch<'a>>>,
     pending: Vec<Event<'a>>,
@@ -461,7 +520,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             );
         }
         self.emit(Event::Begin(root.clone()));
-        let per_tree = is_subvolume(root.tree);
+        let per_tree = is_subvolume(root.tree) && self.revisits;
         // Key bounds of subtrees not walked (unreadable, a cycle, too damaged).
         let mut lost: Vec<KeyBounds> = Vec::new();
         let mut in_tree = HashSet::new();
@@ -494,14 +553,25 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                 );
                 continue;
             }
-            let first_visit = self.visited.insert(bytenr);
+            let before = self.visited.insert(bytenr, Seen::NotRead);
+            let first_visit = before.is_none();
             let seen = self.visited.len();
             self.progress.tick(|| format!("checking tree {}: {seen} blocks", root.tree));
             if !first_visit && !per_tree {
                 // Shared with a tree walked before: checked and counted there already.
                 continue;
             }
-            let block = match cx.fs.read_block(bytenr) {
+            let read = match before {
+                Some(Seen::Walked { mirror, csum_ok }) => cx.fs.read_block_again(bytenr, mirror, csum_ok),
+                Some(Seen::Damaged) => {
+                    // Reported at its first visit; here too its subtree is lost.
+                    self.visited.insert(bytenr, Seen::Damaged);
+                    lost.push(range);
+                    continue;
+                }
+                Some(Seen::NotRead) | None => cx.fs.read_block(bytenr),
+            };
+            let block = match read {
                 Ok(b) => b,
                 Err(e) => {
                     lost.push(range);
@@ -516,9 +586,11 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                 }
             };
             if first_visit && !tree_block::check(cx, &block, &expect, self.report) {
+                self.visited.insert(bytenr, Seen::Damaged);
                 lost.push(range);
                 continue;
             }
+            self.visited.insert(bytenr, Seen::Walked { mirror: block.mirror, csum_ok: block.csum_ok });
             let level = block.node.level();
             let ptrs = block.node.ptrs();
             // On the drop path, the slots left of drop_progress are dropped: the one covering
@@ -530,7 +602,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             });
             let drop_level = root.drop.map_or(0, |d| d.1);
             if let Some(tx) = &self.ahead {
-                let new: Vec<u64> = ptrs.iter().skip(from).map(|p| p.blockptr.get()).filter(|b| !self.visited.contains(b)).collect();
+                let new: Vec<u64> = ptrs.iter().skip(from).map(|p| p.blockptr.get()).filter(|b| !self.visited.contains_key(b)).collect();
                 if !new.is_empty() {
                     // The read-ahead thread may have quit; reading ahead is only a hint.
                     let _ = tx.send(new);
