@@ -29,7 +29,7 @@ use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
 use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, InodeItem};
 use ondisk_layouts::btrfs::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use zerocopy::FromBytes;
 
 crate::declare_kinds! {
@@ -76,6 +76,8 @@ pub struct Csum {
     no_csum: Vec<Range>,
     /// NODATASUM inodes of the tree being walked.
     nodatasum: HashSet<u64>,
+    /// The NODATASUM inodes of each subvolume leaf that has any.
+    nodatasum_leaves: HashMap<u64, Vec<u64>>,
     /// Csum items of the log trees.
     log_csums: Vec<Range>,
     /// Logged extents that need csums.
@@ -123,10 +125,11 @@ fn file_extent_use(data: &[u8], nodatasum: bool) -> Use {
 }
 
 impl Csum {
-    fn inode_item(&mut self, key: &DiskKey, data: &[u8]) {
+    fn inode_item(&mut self, leaf: u64, key: &DiskKey, data: &[u8]) {
         if let Ok((ii, _)) = InodeItem::ref_from_prefix(data) {
             if ii.flags.get() & INODE_NODATASUM != 0 {
                 self.nodatasum.insert(key.objectid.get());
+                self.nodatasum_leaves.entry(leaf).or_default().push(key.objectid.get());
             }
         }
     }
@@ -143,19 +146,14 @@ impl Family for Csum {
 
     /// A leaf a snapshot shares with a tree walked before: its file extents were counted there,
     /// but its last inode's extents may go on in this tree's own next leaf, and whether they
-    /// need csums is that inode's INODE_ITEM's to say. Every other inode of the leaf ends in it.
-    fn reach(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, first_visit: bool) {
-        if first_visit || !b.node.is_leaf() || !is_subvolume(root.tree) {
+    /// need csums is that inode's INODE_ITEM's to say: the leaf's NODATASUM inodes, noted at its
+    /// first visit, are this tree's too.
+    fn reach(&mut self, _cx: &Cx, _root: &TreeRoot, b: &Block, first_visit: bool) {
+        if first_visit {
             return;
         }
-        let items = b.node.items();
-        let Some(last) = items.last().map(|i| i.key.objectid.get()) else { return };
-        for item in items.iter().rev().take_while(|i| i.key.objectid.get() == last) {
-            if item.key.type_ == INODE_ITEM_KEY {
-                if let Ok(data) = b.node.item_data(item) {
-                    self.inode_item(&item.key, data);
-                }
-            }
+        if let Some(inodes) = self.nodatasum_leaves.get(&b.bytenr) {
+            self.nodatasum.extend(inodes.iter().copied());
         }
     }
 
@@ -205,7 +203,7 @@ impl Family for Csum {
                 }
             }
             // A shared leaf's only on its first visit: see `reach`.
-            INODE_ITEM_KEY if first_visit && (is_subvolume(tree) || tree == TREE_LOG_OBJECTID) => self.inode_item(key, data),
+            INODE_ITEM_KEY if first_visit && (is_subvolume(tree) || tree == TREE_LOG_OBJECTID) => self.inode_item(b.bytenr, key, data),
             EXTENT_DATA_KEY if is_subvolume(tree) && first_visit => {
                 match file_extent_use(data, self.nodatasum.contains(&key.objectid.get())) {
                     // The data relocation tree's extents are copies balance is making: their

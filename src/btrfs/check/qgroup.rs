@@ -26,7 +26,7 @@
 //! rescan is running: one info finding replaces them.
 
 use super::key_value;
-use super::walker::{Cx, Family, Revisit, TreeRoot};
+use super::walker::{revisit_items, Cx, Family, Revisit, TreeRoot};
 use crate::btrfs::fs::{Block, Filesystem};
 use crate::btrfs::items::{parse_extent, root_item, InlineRef};
 use crate::findings::{Finding, Report, Severity};
@@ -427,6 +427,14 @@ impl Family for Qgroups {
         } else if is_fstree(root.tree) {
             self.walked.insert(root.tree);
         }
+    }
+
+    fn revisit(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
+        // Counting a subvolume's extents is all a shared block is read again for.
+        if self.current.is_none() {
+            return;
+        }
+        revisit_items(self, cx, root, b, from);
     }
 
     fn reach(&mut self, cx: &Cx, _root: &TreeRoot, b: &Block, _first_visit: bool) {

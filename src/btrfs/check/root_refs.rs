@@ -46,6 +46,9 @@ pub struct RootRefs {
     /// that name a ROOT_ITEM.
     dir_items: HashSet<(u64, u64, Vec<u8>, u64)>,
     dir_indexes: HashSet<(u64, u64, u64, u64)>,
+    /// Subvolume leaves with entries naming a ROOT_ITEM: of a leaf a snapshot shares, only
+    /// these are read again.
+    leaves_naming_roots: HashSet<u64>,
 }
 
 impl RootRefs {
@@ -61,11 +64,12 @@ impl RootRefs {
         set.insert((parent, child, r.dirid.get(), r.sequence.get(), name.to_vec()));
     }
 
-    fn dir_entries(&mut self, tree: u64, key: &DiskKey, data: &[u8]) {
+    fn dir_entries(&mut self, tree: u64, leaf: u64, key: &DiskKey, data: &[u8]) {
         for (d, name, _) in dir_entries(data) {
             if d.location.type_ != ROOT_ITEM_KEY {
                 continue;
             }
+            self.leaves_naming_roots.insert(leaf);
             let child = d.location.objectid.get();
             if key.type_ == DIR_ITEM_KEY {
                 self.dir_items.insert((tree, key.objectid.get(), name.to_vec(), child));
@@ -98,7 +102,20 @@ impl Family for RootRefs {
         }
     }
 
-    fn item(&mut self, _cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], _first_visit: bool) {
+    fn revisit(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
+        if !self.leaves_naming_roots.contains(&b.bytenr) {
+            return;
+        }
+        for item in b.node.items().iter().skip(from) {
+            if matches!(item.key.type_, DIR_ITEM_KEY | DIR_INDEX_KEY) {
+                if let Ok(data) = b.node.item_data(item) {
+                    self.dir_entries(root.tree, b.bytenr, &item.key, data);
+                }
+            }
+        }
+    }
+
+    fn item(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], _first_visit: bool) {
         if root.tree == ROOT_TREE_OBJECTID {
             match key.type_ {
                 ROOT_REF_KEY | ROOT_BACKREF_KEY => self.link(key, data),
@@ -109,7 +126,7 @@ impl Family for RootRefs {
                 _ => {}
             }
         } else if is_subvolume(root.tree) && matches!(key.type_, DIR_ITEM_KEY | DIR_INDEX_KEY) {
-            self.dir_entries(root.tree, key, data);
+            self.dir_entries(root.tree, b.bytenr, key, data);
         }
     }
 

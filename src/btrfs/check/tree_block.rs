@@ -38,8 +38,19 @@ fn finding(kind: &'static crate::findings::Kind, b: &Block, e: &Expect, msg: Str
     f
 }
 
-/// Checks one block that could be read. Returns false when it is too damaged to descend into.
-pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
+/// Whether the walk descends into a block it checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Walk,
+    /// Too damaged in itself to descend into, from any pointer.
+    Damaged,
+    /// Not the level its pointer expects: that pointer leads nowhere, while another (of a tree
+    /// sharing the block) may well lead to it.
+    WrongLevel,
+}
+
+/// Checks one block that could be read, on its first visit.
+pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> Outcome {
     let (fs, chunk_uuid) = (cx.fs, cx.chunk_uuid.as_ref());
     let h = b.node.header();
     // Checksum per copy: a bad copy next to a good one is a warning; no good copy is one error
@@ -60,7 +71,7 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     if h.bytenr.get() != b.bytenr {
         report.push(finding(&TREE_BLOCK_BYTENR, b, e, format!("block at {} says it is at {}", b.bytenr, h.bytenr.get()))
             .ctx("expected", b.bytenr).ctx("found", h.bytenr.get()));
-        return false;
+        return Outcome::Damaged;
     }
     let fsid = fs.metadata_uuid();
     // Blocks a sprout still shares with its seed carry the seed's fsid (check_tree_block_fsid
@@ -92,8 +103,31 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     let level = h.level;
     if level >= MAX_LEVEL {
         report.push(finding(&TREE_BLOCK_LEVEL, b, e, format!("block {} has level {level}, above the maximum {}", b.bytenr, MAX_LEVEL - 1)));
-        return false;
+        return Outcome::Damaged;
     }
+    if !check_pointer(b, e, report) {
+        return Outcome::WrongLevel;
+    }
+    let n = b.node.nritems() as usize;
+    if n > b.node.max_slots() {
+        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} claims {n} items, at most {} fit", b.bytenr, b.node.max_slots()))
+            .ctx("found", n as u64).ctx("max", b.node.max_slots() as u64));
+    } else if n == 0 && !(e.is_root && b.node.is_leaf()) {
+        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} has no items", b.bytenr)));
+    }
+    check_first_key(b, e, report);
+    check_key_order(b, e, report);
+    if b.node.is_leaf() {
+        check_item_offsets(fs, b, e, report);
+    }
+    Outcome::Walk
+}
+
+/// What a pointer says of the block it leads to — level, transid, owner — against the block.
+/// Returns false when the level differs: the pointer leads nowhere.
+fn check_pointer(b: &Block, e: &Expect, report: &mut Report) -> bool {
+    let h = b.node.header();
+    let level = h.level;
     if let Some(want) = e.level {
         if level != want {
             let kind = if e.root_item { &ROOT_ITEM_MISMATCH } else { &TREE_BLOCK_LEVEL };
@@ -105,11 +139,6 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     if let Some(g) = e.generation {
         if h.generation.get() != g {
             let kind = if e.root_item { &ROOT_ITEM_MISMATCH } else { &TRANSID_MISMATCH };
-            // An expected generation of 0 is one nothing writes, and the one readers take for
-            // "do not verify" (the kernel's and btrfs-progs' verify_parent_transid): the kernel
-            // reads the block as it is, so the mismatch is a warning. btrfs check's fs-root walk
-            // (check_child_node) compares a node pointer's generation with its child's even
-            // when it is 0, and fails.
             let sev = if g == 0 { Severity::Warning } else { kind.severity };
             report.push(finding(kind, b, e, format!("parent transid verify failed on {} wanted {g} found {}", b.bytenr, h.generation.get()))
                 .severity(sev).ctx("expected", g).ctx("found", h.generation.get()));
@@ -117,31 +146,31 @@ pub fn check(cx: &Cx, b: &Block, e: &Expect, report: &mut Report) -> bool {
     }
     if let Some(o) = e.owner {
         if h.owner.get() != o {
-            // The kernel verifies the owner of every block it reads (btrfs_check_eb_owner)
-            // except in log and reloc trees, which it skips; btrfs check 6.2 does not walk log
-            // trees. A log block's owner is read by nobody: a warning, like a stray chunk uuid.
             let sev = if e.tree == TREE_LOG_OBJECTID { Severity::Warning } else { OWNER_MISMATCH.severity };
             report.push(finding(&OWNER_MISMATCH, b, e, format!("block {} has owner {}, reached from tree {o}", b.bytenr, h.owner.get()))
                 .severity(sev).ctx("expected", o).ctx("found", h.owner.get()));
         }
     }
-    let n = b.node.nritems() as usize;
-    if n > b.node.max_slots() {
-        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} claims {n} items, at most {} fit", b.bytenr, b.node.max_slots()))
-            .ctx("found", n as u64).ctx("max", b.node.max_slots() as u64));
-    } else if n == 0 && !(e.is_root && b.node.is_leaf()) {
-        report.push(finding(&TREE_BLOCK_NRITEMS, b, e, format!("block {} has no items", b.bytenr)));
-    }
+    true
+}
+
+fn check_first_key(b: &Block, e: &Expect, report: &mut Report) {
     if let (Some(want), Some(got)) = (e.first_key, b.node.first_key()) {
         if want.triple() != got.triple() {
             report.push(finding(&FIRST_KEY_MISMATCH, b, e, format!("block {} starts with {}, its parent says {}", b.bytenr, key_text(got), key_text(&want)))
                 .ctx("expected", key_text(&want).to_string()).ctx("found", key_text(got).to_string()));
         }
     }
-    check_key_order(b, e, report);
-    if b.node.is_leaf() {
-        check_item_offsets(fs, b, e, report);
+}
+
+/// A block checked on an earlier visit, reached again through a pointer not seen before (of a
+/// node on its first visit, or a root item): only what the pointer says is checked. Returns
+/// false when the pointer leads nowhere.
+pub fn check_new_pointer(b: &Block, e: &Expect, report: &mut Report) -> bool {
+    if !check_pointer(b, e, report) {
+        return false;
     }
+    check_first_key(b, e, report);
     true
 }
 

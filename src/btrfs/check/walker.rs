@@ -4,9 +4,14 @@
 //! and accumulate what they need, comparing at the end.
 //!
 //! A block shared between trees (snapshots) is checked once. For subvolume trees the walk still
-//! descends into shared blocks, so that per-tree families (inodes, directories) see each
-//! subvolume whole; those deliveries are marked `first_visit == false` so that reference
-//! counting families count each block once. A block met twice within one tree is a cycle.
+//! descends into shared blocks when a family asks for them ([`Family::revisits`]), so that
+//! per-tree families (inodes, directories, qgroups) see each subvolume whole; those deliveries
+//! are marked `first_visit == false` so that reference counting families count each block once,
+//! and go only to the families that asked (the inode family summarizes shared subtrees, see
+//! `inode/summary.rs`). What a pointer says of its child (level, transid, first key) is checked
+//! for every pointer met for the first time, also when the child was visited before; a pointer
+//! to a block of another level leads nowhere, in every tree that shares it. A block met twice
+//! within one tree is a cycle.
 //!
 //! A deleted subvolume the cleaner is part way through dropping is walked from its root item's
 //! drop_progress key on: left of it, at drop_level, blocks may be freed already.
@@ -82,7 +87,12 @@ pub trait Family {
     fn revisits(&self) -> Revisit {
         Revisit::No
     }
-    /// A tree is about to be walked.    /// A tree is about to be walked.
+    /// A tree is about to be walked.    /// A block met again, with [`Revisit::Items`], after `reach`: by default its items from
+    /// slot `from` on, one `item` each. A family may pass over what it summarized before.
+    fn revisit(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
+        revisit_items(self, cx, root, b, from);
+    }
+    /// A tree is about to be walked.
     fn begin_tree(&mut self, _cx: &Cx, _root: &TreeRoot) {}
     /// A block seen for the first time (shared blocks once overall), after its structural checks.
     fn block(&mut self, _cx: &Cx, _root: &TreeRoot, _b: &Block) {}
@@ -103,6 +113,15 @@ pub trait Family {
     fn end_tree(&mut self, _cx: &Cx, _root: &TreeRoot, _report: &mut Report) {}
     /// Every tree has been walked: compare and report.
     fn finish(&mut self, _cx: &Cx, _report: &mut Report) {}
+}
+
+/// A block met again, to one family: its items from slot `from` on, each an `item` with
+/// `first_visit` false ([`Family::revisit`]'s default).
+pub fn revisit_items<F: Family + ?Sized>(f: &mut F, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
+    for (slot, item) in b.node.items().iter().enumerate().skip(from) {
+        let Ok(data) = b.node.item_data(item) else { continue };
+        f.item(cx, root, b, slot, &item.key, data, false);
+    }
 }
 
 /// The keys a subtree can hold: from its pointer's key (`None`: the start of the tree) up to
@@ -203,6 +222,7 @@ pub fn walk_all(fs: &Filesystem, all_copies: bool, groups: Vec<Group>, report: &
         let mut w = Walker {
             cx,
             visited: HashMap::new(),
+            bad_pointers: HashSet::new(),
             revisits,
             out,
             pending: Vec::with_capacity(BATCH),
@@ -312,23 +332,13 @@ fn deliver_all(cx: &Cx, mut families: Group, rx: Receiver<Batch>) -> (Report, Ve
 fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, first_visit: bool, from: usize) {
     if !first_visit {
         // A shared block again: only to the families that asked for it.
-        let mut items = Vec::new();
         for f in families.iter_mut() {
             let want = f.revisits();
             if want != Revisit::No {
                 f.reach(cx, root, block, false);
             }
             if want == Revisit::Items {
-                items.push(f);
-            }
-        }
-        if items.is_empty() {
-            return;
-        }
-        for (slot, item) in block.node.items().iter().enumerate().skip(from) {
-            let Ok(data) = block.node.item_data(item) else { continue };
-            for f in items.iter_mut() {
-                f.item(cx, root, block, slot, &item.key, data, false);
+                f.revisit(cx, root, block, from);
             }
         }
         return;
@@ -412,6 +422,8 @@ struct Walker<'c, 'f, 'a, 'r> {
     cx: &'c Cx<'f, 'a>,
     /// Every block reached so far, and what its first visit found.
     visited: HashMap<u64, Seen>,
+    /// (node, child) pointers that lead to a block of another level than the pointer says.
+    bad_pointers: HashSet<(u64, u64)>,
     /// Some family wants shared subvolume blocks delivered again ([`Family::revisits`]).
     revisits: bool,
     /// One channel per family group.
@@ -525,8 +537,9 @@ impl<'a> Walker<'_, '_, 'a, '_> {
         let mut lost: Vec<KeyBounds> = Vec::new();
         let mut in_tree = HashSet::new();
         let mut queue = VecDeque::new();
-        // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree, and for
-        // a block on the drop path of a tree being dropped, the drop_progress key)
+        // (bytenr, what the pointer expects, the exclusive upper key bound of the subtree, for a
+        // block on the drop path of a tree being dropped the drop_progress key, and whether the
+        // pointer is new: a root's, or in a node on its first visit)
         queue.push_back((
             root.bytenr,
             Expect {
@@ -541,9 +554,16 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             },
             None::<DiskKey>,
             root.drop.map(|d| d.0),
+            true,
         ));
-        while let Some((bytenr, expect, high, on_drop_path)) = queue.pop_front() {
+        while let Some((bytenr, expect, high, on_drop_path, new_pointer)) = queue.pop_front() {
             let range = (expect.first_key, high);
+            if expect.parent.is_some_and(|p| self.bad_pointers.contains(&(p, bytenr))) {
+                // A pointer of a shared node, to a block of another level: reported where the
+                // node was first met; it leads nowhere in this tree either.
+                lost.push(range);
+                continue;
+            }
             if !in_tree.insert(bytenr) {
                 lost.push(range);
                 self.report.push(
@@ -553,8 +573,11 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                 );
                 continue;
             }
-            let before = self.visited.insert(bytenr, Seen::NotRead);
+            let before = self.visited.get(&bytenr).copied();
             let first_visit = before.is_none();
+            if first_visit {
+                self.visited.insert(bytenr, Seen::NotRead);
+            }
             let seen = self.visited.len();
             self.progress.tick(|| format!("checking tree {}: {seen} blocks", root.tree));
             if !first_visit && !per_tree {
@@ -565,7 +588,6 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                 Some(Seen::Walked { mirror, csum_ok }) => cx.fs.read_block_again(bytenr, mirror, csum_ok),
                 Some(Seen::Damaged) => {
                     // Reported at its first visit; here too its subtree is lost.
-                    self.visited.insert(bytenr, Seen::Damaged);
                     lost.push(range);
                     continue;
                 }
@@ -585,10 +607,32 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                     continue;
                 }
             };
-            if first_visit && !tree_block::check(cx, &block, &expect, self.report) {
-                self.visited.insert(bytenr, Seen::Damaged);
-                lost.push(range);
-                continue;
+            let outcome = if first_visit {
+                tree_block::check(cx, &block, &expect, self.report)
+            } else if new_pointer && !tree_block::check_new_pointer(&block, &expect, self.report) {
+                tree_block::Outcome::WrongLevel
+            } else {
+                tree_block::Outcome::Walk
+            };
+            match outcome {
+                tree_block::Outcome::Walk => {}
+                tree_block::Outcome::Damaged => {
+                    self.visited.insert(bytenr, Seen::Damaged);
+                    lost.push(range);
+                    continue;
+                }
+                tree_block::Outcome::WrongLevel => {
+                    // Only this pointer is wrong: a pointer of the right level (a tree sharing
+                    // the block) gives it its first visit.
+                    if first_visit {
+                        self.visited.remove(&bytenr);
+                    }
+                    if let Some(p) = expect.parent {
+                        self.bad_pointers.insert((p, bytenr));
+                    }
+                    lost.push(range);
+                    continue;
+                }
             }
             self.visited.insert(bytenr, Seen::Walked { mirror: block.mirror, csum_ok: block.csum_ok });
             let level = block.node.level();
@@ -626,6 +670,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
                     },
                     ptrs.get(slot + 1).map(|n| n.key).or(high),
                     child_on_path,
+                    first_visit,
                 ));
             }
             if first_visit && (root.tree == ROOT_TREE_OBJECTID || root.tree == TREE_LOG_OBJECTID) {

@@ -220,7 +220,7 @@ impl Base {
                 paths
             }
         };
-        BaseImage::load(tools, paths)
+        BaseImage::open(tools, paths)
     }
 }
 
@@ -366,7 +366,8 @@ pub struct BaseImage {
 }
 
 impl BaseImage {
-    fn load(tools: &Tools, paths: Vec<PathBuf>) -> Result<BaseImage, Error> {
+    /// An image as it is (its members, in device order), read through `ondisk dump --json`.
+    pub fn open(tools: &Tools, paths: Vec<PathBuf>) -> Result<BaseImage, Error> {
         let out = io("ondisk dump", Command::new(&tools.ondisk).arg("dump").arg("--json").args(&paths).stderr(Stdio::null()).output())?;
         let records: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         let sb = |p: &Path, at: u64, len: usize| -> Result<Vec<u8>, Error> {

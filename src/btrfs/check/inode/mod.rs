@@ -14,7 +14,9 @@
 //! Also here, from the root tree: the v1 free space cache inodes must be regular files, and their
 //! file extent items pass the same checks of an item on its own as a subvolume's.
 
-use super::walker::{is_subvolume, Cx, Family, Revisit, TreeRoot};
+use super::walker::{revisit_items, is_subvolume, Cx, Family, Revisit, TreeRoot};
+
+mod summary;
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::btrfs::node::Node;
@@ -138,6 +140,13 @@ fn warm_leaf(node: &Node) {
     std::hint::black_box(x);
 }
 
+/// Whether an item of a subvolume tree is one of its inodes' (not the deprecated inode number
+/// cache's, not an orphan item).
+fn counts_as_item(key: &DiskKey) -> bool {
+    let objectid = key.objectid.get();
+    objectid != FREE_SPACE_OBJECTID && objectid != FREE_INO_OBJECTID && key.type_ != ORPHAN_ITEM_KEY
+}
+
 /// The directory entry type (`BTRFS_FT_*`) an inode mode calls for (`imode_to_type`).
 fn mode_to_ftype(mode: u32) -> u8 {
     match mode & S_IFMT {
@@ -193,14 +202,17 @@ struct Cur {
     first_gap: Option<u64>,
     /// The root directory's ("..", index 0) ref to itself.
     root_ref: bool,
-    /// Names of this inode already matched whole (see [`Inodes::add_name`]).
-    names: u32,
+    /// The parts of names this inode's items give, merged into the names map when it closes
+    /// (see [`TreeState::add_name`]).
+    parts: Vec<Part>,
     /// Per-inode kinds already raised (one finding per inode and kind).
     raised: Vec<&'static Kind>,
+    /// The shared subtree being summarized when the inode's first item came (see `summary`).
+    started_in: Option<u64>,
 }
 
 impl Cur {
-    fn new(ino: u64) -> Self {
+    fn new(ino: u64, started_in: Option<u64>) -> Self {
         Cur {
             ino,
             item: None,
@@ -213,8 +225,9 @@ impl Cur {
             extent_bytes: 0,
             first_gap: None,
             root_ref: false,
-            names: 0,
+            parts: Vec::new(),
             raised: Vec::new(),
+            started_in,
         }
     }
 }
@@ -276,6 +289,15 @@ impl NameRec {
     }
 }
 
+/// One part of a name, as one item gives it.
+#[derive(Clone, Copy)]
+struct Part {
+    key: NameKey,
+    part: u8,
+    index: u64,
+    ftype: u8,
+}
+
 /// What is kept of a closed inode until its tree ends.
 #[derive(Clone, Copy)]
 struct Kept {
@@ -299,24 +321,24 @@ struct KeptInodes {
 }
 
 impl KeptInodes {
-    /// Records `ino`, replacing what an earlier close of the same number left.
-    fn insert(&mut self, ino: u64, kept: Kept) {
+    /// Records `ino`, replacing what an earlier close of the same number left; returns where it
+    /// is, a hint for [`KeptInodes::get_mut_hinted`] ([`NO_SLOT`] when it went to `late`).
+    fn insert(&mut self, ino: u64, kept: Kept) -> u32 {
+        let slot = |i: usize| u32::try_from(i).unwrap_or(NO_SLOT);
         if self.sorted.last().is_none_or(|&(last, _)| last < ino) {
             self.sorted.push((ino, kept));
-            return;
+            return slot(self.sorted.len() - 1);
         }
         match self.sorted.binary_search_by_key(&ino, |e| e.0) {
-            Ok(i) => self.sorted[i].1 = kept,
+            Ok(i) => {
+                self.sorted[i].1 = kept;
+                slot(i)
+            }
             Err(_) => {
                 self.late.insert(ino, kept);
+                NO_SLOT
             }
         }
-    }
-
-    /// Where the inode closing next will be if it closes in order: a hint for
-    /// [`KeptInodes::get_mut_hinted`].
-    fn next_slot(&self) -> u32 {
-        u32::try_from(self.sorted.len()).unwrap_or(u32::MAX)
     }
 
     fn get_mut(&mut self, ino: u64) -> Option<&mut Kept> {
@@ -326,8 +348,8 @@ impl KeptInodes {
         }
     }
 
-    /// [`KeptInodes::get_mut`], looking first at `slot`, where `ino` went if it closed in
-    /// order after the hint was taken: one read where a search would read across the list.
+    /// [`KeptInodes::get_mut`], looking first at `slot`, where `ino` went when it closed: one
+    /// read where a search would read across the list.
     fn get_mut_hinted(&mut self, ino: u64, slot: u32) -> Option<&mut Kept> {
         let slot = slot as usize;
         if self.sorted.get(slot).is_some_and(|e| e.0 == ino) {
@@ -345,7 +367,6 @@ impl KeptInodes {
 /// Per-subvolume state, dropped at the end of each tree.
 #[derive(Default)]
 struct TreeState {
-    cur: Option<Cur>,
     /// Inodes with an INODE_ITEM: nlink, mode, and how many of their names were matched whole.
     inodes: KeptInodes,
     names: FastMap<NameKey, NameRec>,
@@ -354,6 +375,51 @@ struct TreeState {
     missing: FastSet<u64>,
     saw_items: bool,
     saw_root_dir: bool,
+}
+
+impl TreeState {
+    /// Merges one part of a name into its record, and settles the name as soon as it is whole
+    /// (item, index and ref, no disagreement) and its target's mode is known: the record is
+    /// dropped, so the names map holds only names still waiting for a part — in the usual layout
+    /// a directory's entries until its children's refs. One map probe per part: this runs for
+    /// every name of every subvolume three times. `slot` is where a ref's inode is kept.
+    ///
+    /// Returns the record and the target's mode when the name settled with a file type the mode
+    /// contradicts.
+    fn add_name(&mut self, p: &Part, slot: u32) -> Option<(NameRec, u32)> {
+        let key = p.key;
+        let mut o = match self.names.entry(key) {
+            Entry::Vacant(v) => {
+                // One part alone is never whole.
+                v.insert(NameRec { index: p.index, slot, ftype: p.ftype, parts: p.part, errs: 0 });
+                return None;
+            }
+            Entry::Occupied(o) => o,
+        };
+        // Merged in a copy, written back whole, and read from the copy below.
+        let mut r = *o.get();
+        r.merge(p.part, p.index, p.ftype, slot);
+        *o.get_mut() = r;
+        if r.errs != 0 {
+            return None;
+        }
+        if key.subvol {
+            // A subvolume's ref lives in the root tree: item and index make it whole here.
+            if r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
+                o.remove();
+            }
+            return None;
+        }
+        if r.parts != P_DIR_ITEM | P_DIR_INDEX | P_REF {
+            return None;
+        }
+        let k = self.inodes.get_mut_hinted(key.target, r.slot)?;
+        k.names = k.names.saturating_add(1);
+        let mode = k.mode;
+        o.remove();
+        let ft = mode_to_ftype(mode);
+        (ft != 0 && ft != r.ftype).then_some((r, mode))
+    }
 }
 
 /// What a file extent item says on its own ([`Inodes::file_extent_faults`]).
@@ -375,6 +441,8 @@ struct FileExtentFaults {
 #[derive(Default)]
 pub struct Inodes {
     st: TreeState,
+    /// The inode whose items are being delivered.
+    cur: Option<Cur>,
     pending: Vec<Finding>,
     /// Root tree: inode item modes by objectid, and the inodes v1 cache headers name.
     root_modes: HashMap<u64, u32>,
@@ -390,6 +458,10 @@ pub struct Inodes {
     hashed_before: bool,
     /// Leaves where a name did not hash to its key.
     misfiled: FastSet<u64>,
+    /// Summaries of subtrees subvolumes share.
+    shared: summary::Shared,
+    /// The leaf being delivered lies inside a summary applied in its place.
+    skip_leaf: bool,
 }
 
 impl Inodes {
@@ -403,7 +475,7 @@ impl Inodes {
 
     /// Raises a per-inode kind once for the current inode.
     fn raise(&mut self, kind: &'static Kind, key: &DiskKey, msg: String) {
-        let Some(cur) = self.st.cur.as_mut() else { return };
+        let Some(cur) = self.cur.as_mut() else { return };
         if cur.raised.iter().any(|k| std::ptr::eq(*k, kind)) {
             return;
         }
@@ -414,16 +486,19 @@ impl Inodes {
     }
 
     fn switch_to(&mut self, ino: u64) {
-        if self.st.cur.as_ref().is_some_and(|c| c.ino == ino) {
+        if self.cur.as_ref().is_some_and(|c| c.ino == ino) {
             return;
         }
-        self.close_inode();
-        self.st.cur = Some(Cur::new(ino));
+        let interior = self.cur.as_ref().is_some_and(|c| self.shared.is_interior(c));
+        self.close_inode(interior);
+        self.cur = Some(Cur::new(ino, self.shared.building()));
     }
 
-    /// The current inode's items are all seen: check what depends on all of them.
-    fn close_inode(&mut self) {
-        let Some(c) = self.st.cur.take() else { return };
+    /// The current inode's items are all seen: check what depends on all of them. An inode
+    /// inside a shared subtree being summarized (`interior`) is kept in the summary's state,
+    /// every other in the tree's.
+    fn close_inode(&mut self, interior: bool) {
+        let Some(c) = self.cur.take() else { return };
         let ino = c.ino;
         let raised = |k: &'static Kind| c.raised.iter().any(|r| std::ptr::eq(*r, k));
         let Some(it) = c.item else {
@@ -431,12 +506,14 @@ impl Inodes {
                 let f = self.finding(&INODE_MISSING, ino, "no inode item, yet refs, entries or extents".into());
                 self.pending.push(f);
             }
+            // Its names still meet their directory entries: one missing item is one finding.
+            self.add_parts(&c.parts, NO_SLOT, interior);
             return;
         };
         let mut out = Vec::new();
         let ftype = it.mode & S_IFMT;
         if ino == ROOT_DIRID {
-            self.st.saw_root_dir = true;
+            self.state(interior).saw_root_dir = true;
             let mut why = Vec::new();
             if ftype != S_IFDIR {
                 why.push(format!("mode {:o} is not a directory", it.mode));
@@ -502,65 +579,34 @@ impl Inodes {
             }
         }
         self.pending.extend(out);
-        self.st.inodes.insert(ino, Kept { nlink: it.nlink, mode: it.mode, names: c.names });
+        let slot = self.state(interior).inodes.insert(ino, Kept { nlink: it.nlink, mode: it.mode, names: 0 });
+        self.add_parts(&c.parts, slot, interior);
     }
 
-    /// Merges one part of a name into its record, and settles the name as soon as it is whole
-    /// (item, index and ref, no disagreement) and its target's mode is known: the record is
-    /// dropped, so the names map holds only names still waiting for a part — in the usual layout
-    /// a directory's entries until its children's refs. One map probe per part: this runs for
-    /// every name of every subvolume three times.
-    fn add_name(&mut self, key: NameKey, part: u8, index: u64, ftype: u8) {
-        let st = &mut self.st;
-        // A ref is read while its inode is the current one, the next to close: where that
-        // inode will be kept lets a directory listed later settle the name without a search.
-        let slot = if part == P_REF { st.inodes.next_slot() } else { NO_SLOT };
-        let mut o = match st.names.entry(key) {
-            Entry::Vacant(v) => {
-                // One part alone is never whole.
-                v.insert(NameRec { index, slot, ftype, parts: part, errs: 0 });
-                return;
+    /// The tree's state, or the state of the shared subtree being summarized.
+    fn state(&mut self, interior: bool) -> &mut TreeState {
+        match self.shared.build_state(interior) {
+            Some(st) => st,
+            None => &mut self.st,
+        }
+    }
+
+    /// Merges the parts of names a closing inode gave (`slot`: where it is kept) into the names
+    /// map, reporting the names settled with a file type their inode's mode contradicts.
+    fn add_parts(&mut self, parts: &[Part], slot: u32, interior: bool) {
+        for p in parts {
+            let slot = if p.part == P_REF { slot } else { NO_SLOT };
+            if interior {
+                self.shared.record_part(p);
             }
-            Entry::Occupied(o) => o,
-        };
-        // Merged in a copy, written back whole, and read from the copy below.
-        let mut r = *o.get();
-        r.merge(part, index, ftype, slot);
-        *o.get_mut() = r;
-        if r.errs != 0 {
-            return;
-        }
-        if key.subvol {
-            // A subvolume's ref lives in the root tree: item and index make it whole here.
-            if r.parts & (P_DIR_ITEM | P_DIR_INDEX) == P_DIR_ITEM | P_DIR_INDEX {
-                o.remove();
+            if let Some((r, mode)) = self.state(interior).add_name(p, slot) {
+                let ft = mode_to_ftype(mode);
+                let f = self.name_finding(&FILETYPE_MISMATCH, &p.key, &r, format!("filetype mismatch: entry type {} but inode mode {mode:o}", r.ftype));
+                self.pending.push(f.ctx("expected", ft).ctx("found", r.ftype));
             }
-            return;
-        }
-        if r.parts != P_DIR_ITEM | P_DIR_INDEX | P_REF {
-            return;
-        }
-        let mode = match st.cur.as_mut() {
-            Some(c) if c.ino == key.target => match c.item {
-                Some(it) => {
-                    c.names = c.names.saturating_add(1);
-                    it.mode
-                }
-                None => return,
-            },
-            _ => match st.inodes.get_mut_hinted(key.target, r.slot) {
-                Some(k) => {
-                    k.names = k.names.saturating_add(1);
-                    k.mode
-                }
-                None => return,
-            },
-        };
-        o.remove();
-        let ft = mode_to_ftype(mode);
-        if ft != 0 && ft != r.ftype {
-            let f = self.name_finding(&FILETYPE_MISMATCH, &key, &r, format!("filetype mismatch: entry type {} but inode mode {mode:o}", r.ftype));
-            self.pending.push(f.ctx("expected", ft).ctx("found", r.ftype));
+            if interior {
+                self.shared.note_settled(p);
+            }
         }
     }
 
@@ -590,6 +636,13 @@ impl Inodes {
         f
     }
 
+    /// One part of a name the current inode's items give, merged when it closes.
+    fn add_part(&mut self, key: NameKey, part: u8, index: u64, ftype: u8) {
+        if let Some(c) = self.cur.as_mut() {
+            c.parts.push(Part { key, part, index, ftype });
+        }
+    }
+
     fn inode_item(&mut self, key: &DiskKey, data: &[u8]) {
         let Some((it, _)) = InodeItem::ref_from_prefix(data).ok() else {
             self.raise(&ITEM_MALFORMED, key, format!("inode item of {} bytes, expected 160", data.len()));
@@ -617,7 +670,7 @@ impl Inodes {
         if info.mode & S_IFMT == S_IFLNK && it.flags.get() & (INODE_IMMUTABLE | INODE_APPEND) != 0 {
             self.raise(&ODD_INODE_FLAGS, key, format!("symlink with flags {:#x}", it.flags.get()));
         }
-        if let Some(c) = self.st.cur.as_mut() {
+        if let Some(c) = self.cur.as_mut() {
             c.item = Some(info);
         }
     }
@@ -638,14 +691,14 @@ impl Inodes {
             if ino == ROOT_DIRID && parent == ROOT_DIRID && !ext {
                 // The root directory names itself "..", index 0; it has no directory entry.
                 if name == b".." && index == 0 {
-                    if let Some(c) = self.st.cur.as_mut() {
+                    if let Some(c) = self.cur.as_mut() {
                         c.root_ref = true;
                     }
                 } else {
                     self.raise(&ROOT_DIR, key, format!("root dir self ref with index {index} and a name of {} bytes", name.len()));
                 }
             } else {
-                self.add_name(NameKey { target: ino, dir: parent, digest: name_digest(name), subvol: false }, P_REF, index, 0);
+                self.add_part(NameKey { target: ino, dir: parent, digest: name_digest(name), subvol: false }, P_REF, index, 0);
             }
         }
     }
@@ -671,7 +724,7 @@ impl Inodes {
             let name_len = name.len();
             count += 1;
             if !is_xattr {
-                if let Some(c) = self.st.cur.as_mut() {
+                if let Some(c) = self.cur.as_mut() {
                     c.found_dir_item = true;
                     c.dir_size += name_len as u64;
                 }
@@ -728,7 +781,7 @@ impl Inodes {
             };
             let nk = NameKey { target: loc.objectid.get(), dir, digest: name_digest(name), subvol };
             let (part, index) = if is_index { (P_DIR_INDEX, key.offset.get()) } else { (P_DIR_ITEM, 0) };
-            self.add_name(nk, part, index, d.type_);
+            self.add_part(nk, part, index, d.type_);
         }
         if is_index && count > 1 {
             self.raise(&DUP_DIR_INDEX, key, format!("dir index holds {count} entries"));
@@ -736,7 +789,7 @@ impl Inodes {
     }
 
     fn file_extent(&mut self, key: &DiskKey, data: &[u8]) {
-        let Some(c) = self.st.cur.as_mut() else { return };
+        let Some(c) = self.cur.as_mut() else { return };
         c.found_file_extent = true;
         let offset = key.offset.get();
         if c.extent_start.is_none() {
@@ -757,7 +810,7 @@ impl Inodes {
                 return;
             }
         };
-        if let Some(c) = self.st.cur.as_mut() {
+        if let Some(c) = self.cur.as_mut() {
             c.extent_bytes = c.extent_bytes.saturating_add(fe.counted);
             c.extent_end = offset.saturating_add(fe.num_bytes);
         }
@@ -878,6 +931,9 @@ impl Inodes {
     }
 
     fn subvol_item(&mut self, b: &Block, key: &DiskKey, data: &[u8]) {
+        if let summary::ItemRoute::Skip = self.shared_item(key) {
+            return;
+        }
         let objectid = key.objectid.get();
         if objectid == FREE_SPACE_OBJECTID || objectid == FREE_INO_OBJECTID {
             // The deprecated inode number cache and its free space items: nothing to check here.
@@ -905,7 +961,7 @@ impl Inodes {
         }
         self.switch_to(objectid);
         if key.type_ != INODE_ITEM_KEY {
-            if let Some(c) = self.st.cur.as_mut() {
+            if let Some(c) = self.cur.as_mut() {
                 c.has_other = true;
             }
         }
@@ -922,7 +978,8 @@ impl Inodes {
     /// End of a subvolume tree: the names still unsettled against inodes, nlink against names,
     /// orphans.
     fn close_tree(&mut self, report: &mut Report) {
-        self.close_inode();
+        self.finish_shared();
+        self.close_inode(false);
         let mut st = std::mem::take(&mut self.st);
         let tree = self.tree;
         // Findings of the end of a tree, sorted by (inode, dir, index) for a stable report.
@@ -1022,6 +1079,8 @@ impl Family for Inodes {
     fn begin_tree(&mut self, cx: &Cx, root: &TreeRoot) {
         self.tree = root.tree;
         self.st = TreeState::default();
+        self.cur = None;
+        self.shared.begin_tree();
         let sb = cx.fs.sb.sb();
         self.gen_limit = sb.generation.get().saturating_add(1);
         self.no_holes = sb.incompat_flags.get() & FEATURE_INCOMPAT_NO_HOLES != 0;
@@ -1033,10 +1092,28 @@ impl Family for Inodes {
     }
 
     fn reach(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, first_visit: bool) {
-        if is_subvolume(root.tree) && root.drop.is_none() && b.node.is_leaf() {
+        self.skip_leaf = false;
+        if !(is_subvolume(root.tree) && root.drop.is_none()) {
+            return;
+        }
+        if b.node.is_leaf() {
+            self.shared_leaf(b);
+            self.skip_leaf = self.splice_skips_leaf(b);
+            if self.skip_leaf {
+                return;
+            }
             warm_leaf(&b.node);
             self.hashed_before = !first_visit && !self.misfiled.contains(&b.bytenr);
+        } else {
+            self.shared_node(b, first_visit);
         }
+    }
+
+    fn revisit(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
+        if self.skip_leaf {
+            return;
+        }
+        revisit_items(self, cx, root, b, from);
     }
 
     fn item(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], _first_visit: bool) {
@@ -1056,6 +1133,10 @@ impl Family for Inodes {
                 self.root_file_extent(b, key, data);
             }
         }
+    }
+
+    fn finish(&mut self, _cx: &Cx, _report: &mut Report) {
+        self.shared.trace();
     }
 
     fn end_tree(&mut self, _cx: &Cx, root: &TreeRoot, report: &mut Report) {
@@ -1102,11 +1183,11 @@ mod tests {
     fn kept_inodes_in_and_out_of_order() {
         let k = |nlink| Kept { nlink, mode: S_IFREG, names: 0 };
         let mut kept = KeptInodes::default();
-        let slot = kept.next_slot();
-        kept.insert(300, k(1));
-        kept.insert(260, k(2)); // out of order: kept aside
-        kept.insert(400, k(3));
-        kept.insert(300, k(4)); // closed again: replaces
+        let slot = kept.insert(300, k(1));
+        assert_eq!(slot, 0);
+        assert_eq!(kept.insert(260, k(2)), NO_SLOT); // out of order: kept aside
+        assert_eq!(kept.insert(400, k(3)), 1);
+        assert_eq!(kept.insert(300, k(4)), slot); // closed again: replaces
         assert_eq!(kept.sorted.len(), 2);
         assert_eq!(kept.get_mut(260).map(|k| k.nlink), Some(2));
         assert_eq!(kept.get_mut(300).map(|k| k.nlink), Some(4));
