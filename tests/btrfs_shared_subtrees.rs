@@ -3,6 +3,11 @@
 //! three levels and 17 snapshots sharing level-1 nodes; btrfs check passes it), clean and with
 //! seeded damage to its subvolume blocks, `ondisk check --json` prints the same findings, in
 //! the same order, with summaries as with `ONDISK_SHARED_SUMMARIES=off`.
+//!
+//! But for one case, which the summaries' docs name: a tree whose keys the walk found out of
+//! order (`key_order`, or a pointer to a block that starts elsewhere, `first_key_mismatch`) can
+//! hold an inode's items both inside a shared subtree and outside it. There, the inode findings
+//! may differ; everything else, and the exit code, may not.
 
 mod common;
 
@@ -40,6 +45,24 @@ fn check(paths: &[PathBuf], summaries: bool, what: &str) -> Checked {
         [n[0], n[1], n[2], n[3]]
     });
     Checked { code: run.code, stdout: String::from_utf8_lossy(&run.stdout).into_owned(), trace }
+}
+
+/// The kinds of the inode and directory family, and the info that counts the inode findings
+/// left out in lost subtrees.
+const INODE_KINDS: &[&str] = &[
+    "no_inode_item", "link_count_wrong", "dir_invalid_nlink", "no_orphan_item", "root_dir_bad", "invalid_inode_mode",
+    "invalid_inode_generation", "odd_inode_flags", "nbytes_wrong", "dir_isize_wrong", "inline_ram_bytes_wrong",
+    "inline_extent_too_large", "bad_file_extent", "file_extent_overlap", "file_extent_discount", "odd_dir_item",
+    "odd_file_extent", "no_dir_item", "no_dir_index", "no_inode_ref", "dir_index_mismatch", "filetype_mismatch",
+    "dup_dir_index", "dup_filename", "name_hash_mismatch", "fs_item_malformed", "unknown_key", "lost_subtree_echoes",
+];
+
+/// The finding lines of a check's output that are not inode findings (nor the summary line).
+fn other_findings(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.contains("\"type\":\"finding\""))
+        .filter(|l| !INODE_KINDS.iter().any(|k| l.contains(&format!("\"kind\":\"btrfs.{k}\""))))
+        .collect()
 }
 
 /// The first line where two outputs differ, for the failure message.
@@ -86,7 +109,7 @@ fn summaries_change_nothing_on_damaged_snapshots() {
     assert!(shared.len() > 50 && !own.is_empty(), "{} shared and {} unshared subvolume blocks", shared.len(), own.len());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut rng = common::Rng(seed);
-    let (mut errors, mut refused, mut applied) = (0, 0, 0);
+    let (mut errors, mut refused, mut applied, mut inode_differs) = (0, 0, 0, 0);
     for round in 0..rounds {
         let rdir = dir.path().join(format!("r{round}"));
         std::fs::create_dir_all(&rdir).unwrap();
@@ -113,7 +136,12 @@ fn summaries_change_nothing_on_damaged_snapshots() {
         let on = check(&copy.paths, true, &what);
         let off = check(&copy.paths, false, &what);
         assert_eq!(on.code, off.code, "{what}: exit codes differ");
-        assert!(on.stdout == off.stdout, "{what}: the findings differ\n{}", first_difference(&on.stdout, &off.stdout));
+        if on.stdout != off.stdout {
+            let disordered = ["btrfs.key_order", "btrfs.first_key_mismatch"].iter().any(|k| off.stdout.contains(&format!("\"kind\":\"{k}\"")));
+            assert!(disordered, "{what}: the findings differ\n{}", first_difference(&on.stdout, &off.stdout));
+            assert_eq!(other_findings(&on.stdout), other_findings(&off.stdout), "{what}: findings other than the inode checks' differ");
+            inode_differs += 1;
+        }
         errors += usize::from(on.code == Some(4));
         if let Some([_, r, a, _]) = on.trace {
             refused += usize::from(r > 0);
@@ -121,7 +149,10 @@ fn summaries_change_nothing_on_damaged_snapshots() {
         }
         let _ = std::fs::remove_dir_all(&rdir);
     }
-    eprintln!("{rounds} rounds: {errors} with errors, {refused} with a subtree read item by item for its findings, {applied} with summaries applied");
+    eprintln!(
+        "{rounds} rounds: {errors} with errors, {refused} with a subtree read item by item for its findings, {applied} with summaries applied, \
+         {inode_differs} with keys out of order and other inode findings"
+    );
     // The damage reaches the inode checks, inside summarized subtrees and out of them.
     assert!(errors * 3 > rounds, "only {errors} of {rounds} rounds found errors");
     assert!(refused > 0 && applied > 0, "{refused} rounds refused a summary, {applied} applied one");

@@ -26,9 +26,10 @@
 //! any tree; a name left open is replayed part by part, in order, where the tree's own parts
 //! meet it as they would have. A subtree whose interior gave any finding, or whose keys are out
 //! of order, is not summarized: every tree sharing it reads it item by item and reports it with
-//! its own tree id. (Keys out of order elsewhere in a tree, which the walk reports as
-//! `key_order`, could put an interior inode's items outside its subtree too; there, findings
-//! about that inode may differ from an item-by-item reading.)
+//! its own tree id. (Keys out of order elsewhere in a tree — a block's own, `key_order`, or a
+//! pointer to a block that starts elsewhere, `first_key_mismatch`, both reported by the walk —
+//! can put an interior inode's items outside its subtree too; there, findings about that inode
+//! may differ from an item-by-item reading. The kernel refuses such blocks.)
 //!
 //! `ONDISK_SHARED_SUMMARIES=off` turns summaries off, for comparing the two; `=trace` prints
 //! how many were made and used to stderr.
