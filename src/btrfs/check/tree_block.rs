@@ -139,6 +139,11 @@ fn check_pointer(b: &Block, e: &Expect, report: &mut Report) -> bool {
     if let Some(g) = e.generation {
         if h.generation.get() != g {
             let kind = if e.root_item { &ROOT_ITEM_MISMATCH } else { &TRANSID_MISMATCH };
+            // An expected generation of 0 is one nothing writes, and the one readers take for
+            // "do not verify" (the kernel's and btrfs-progs' verify_parent_transid): the kernel
+            // reads the block as it is, so the mismatch is a warning. btrfs check's fs-root walk
+            // (check_child_node) compares a node pointer's generation with its child's even
+            // when it is 0, and fails.
             let sev = if g == 0 { Severity::Warning } else { kind.severity };
             report.push(finding(kind, b, e, format!("parent transid verify failed on {} wanted {g} found {}", b.bytenr, h.generation.get()))
                 .severity(sev).ctx("expected", g).ctx("found", h.generation.get()));
@@ -146,6 +151,9 @@ fn check_pointer(b: &Block, e: &Expect, report: &mut Report) -> bool {
     }
     if let Some(o) = e.owner {
         if h.owner.get() != o {
+            // The kernel verifies the owner of every block it reads (btrfs_check_eb_owner)
+            // except in log and reloc trees, which it skips; btrfs check 6.2 does not walk log
+            // trees. A log block's owner is read by nobody: a warning, like a stray chunk uuid.
             let sev = if e.tree == TREE_LOG_OBJECTID { Severity::Warning } else { OWNER_MISMATCH.severity };
             report.push(finding(&OWNER_MISMATCH, b, e, format!("block {} has owner {}, reached from tree {o}", b.bytenr, h.owner.get()))
                 .severity(sev).ctx("expected", o).ctx("found", h.owner.get()));

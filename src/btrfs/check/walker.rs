@@ -410,7 +410,7 @@ fn covers(merged: &[(u64, u64)], id: u64) -> bool {
 /// What the first visit of a block found.
 #[derive(Clone, Copy)]
 enum Seen {
-    /// Unreadable, or not read (a shared block of a tree no family walks twice).
+    /// Not read yet, or no copy could be read.
     NotRead,
     /// Read, and too damaged to walk.
     Damaged,

@@ -140,13 +140,6 @@ fn warm_leaf(node: &Node) {
     std::hint::black_box(x);
 }
 
-/// Whether an item of a subvolume tree is one of its inodes' (not the deprecated inode number
-/// cache's, not an orphan item).
-fn counts_as_item(key: &DiskKey) -> bool {
-    let objectid = key.objectid.get();
-    objectid != FREE_SPACE_OBJECTID && objectid != FREE_INO_OBJECTID && key.type_ != ORPHAN_ITEM_KEY
-}
-
 /// The directory entry type (`BTRFS_FT_*`) an inode mode calls for (`imode_to_type`).
 fn mode_to_ftype(mode: u32) -> u8 {
     match mode & S_IFMT {
@@ -941,9 +934,11 @@ impl Inodes {
         }
         if key.type_ == ORPHAN_ITEM_KEY {
             self.st.orphans.insert(key.offset.get());
+            self.shared.note_orphan(key.offset.get());
             return;
         }
         self.st.saw_items = true;
+        self.shared.note_item();
         match key.type_ {
             INODE_ITEM_KEY | INODE_REF_KEY | INODE_EXTREF_KEY | XATTR_ITEM_KEY | VERITY_DESC_ITEM_KEY
             | VERITY_MERKLE_ITEM_KEY | DIR_ITEM_KEY | DIR_INDEX_KEY | EXTENT_DATA_KEY => {}

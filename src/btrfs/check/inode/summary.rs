@@ -160,6 +160,20 @@ impl Shared {
         }
     }
 
+    /// An orphan item, and an item of an inode, as the tree's state took them: the subtree
+    /// being summarized (if any) keeps them too.
+    pub(super) fn note_orphan(&mut self, ino: u64) {
+        if let Some(Active::Build(b)) = &mut self.active {
+            b.orphans.push(ino);
+        }
+    }
+
+    pub(super) fn note_item(&mut self) {
+        if let Some(Active::Build(b)) = &mut self.active {
+            b.saw_items = true;
+        }
+    }
+
     pub(super) fn record_part(&mut self, p: &Part) {
         if let Some(Active::Build(b)) = &mut self.active {
             b.parts.push(*p);
@@ -255,7 +269,8 @@ impl Inodes {
     }
 
     /// Every item of a subvolume tree passes here first: a subtree being summarized learns its
-    /// first and last objectids and its orphans; one being spliced skips its interior.
+    /// first and last objectids and whether its keys are in order; one being spliced skips its
+    /// interior.
     pub(super) fn shared_item(&mut self, key: &DiskKey) -> ItemRoute {
         let oid = key.objectid.get();
         match &mut self.shared.active {
@@ -266,10 +281,6 @@ impl Inodes {
                 let k = (oid, key.type_, key.offset.get());
                 b.disordered |= b.last_key.is_some_and(|last| k <= last);
                 b.last_key = Some(k);
-                if key.type_ == ondisk_layouts::btrfs::ORPHAN_ITEM_KEY {
-                    b.orphans.push(key.offset.get());
-                }
-                b.saw_items |= super::counts_as_item(key);
                 ItemRoute::Check
             }
             Some(Active::Splice { top, .. }) => {
