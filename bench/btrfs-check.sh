@@ -1,8 +1,9 @@
 #!/bin/bash
 # Times `ondisk check` against `btrfs check --readonly` on the large metadata-heavy image.
 #
-#   usage: bench/btrfs-check.sh IMG [RUNS]
+#   usage: [CHECK_ARGS=...] bench/btrfs-check.sh IMG [RUNS]
 #
+# CHECK_ARGS: options given to both checks, e.g. CHECK_ARGS=--check-data-csum.
 # IMG: the image from ../shared/bench/make-large-btrfs.sh (see bench/btrfs-dump.sh to build it).
 # RUNS (default 5) alternating runs of each tool. As root the page cache is dropped before every
 # run, so both read cold (btrfs check drops the image from the cache itself when it opens and
@@ -13,6 +14,7 @@
 set -euo pipefail
 img=${1:?usage: bench/btrfs-check.sh IMG [RUNS]}
 runs=${2:-5}
+read -ra extra <<< "${CHECK_ARGS:-}"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ondisk=${ONDISK:-$repo/target/release/ondisk}
 [ -x "$ondisk" ] || (cd "$repo" && cargo build --release --quiet)
@@ -55,16 +57,16 @@ median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 o_t=(); o_m=(); p_t=(); p_m=(); f_t=()
 for i in $(seq "$runs"); do
-    o_t+=("$(seconds "$ondisk" check "$img")")
-    p_t+=("$(seconds btrfs check --readonly "$img")")
+    o_t+=("$(seconds "$ondisk" check "${extra[@]}" "$img")")
+    p_t+=("$(seconds btrfs check --readonly "${extra[@]}" "$img")")
     # The read floor: the same walk reading every tree block once, with no checks. How fast the
     # disk is on the day decides it, and with it the best ratio any checker could reach.
     f_t+=("$(seconds "$ondisk" stats "$img")")
     echo "run $i: ondisk ${o_t[-1]} s, btrfs check ${p_t[-1]} s, read floor ${f_t[-1]} s" >&2
 done
 for i in $(seq 3); do
-    o_m+=("$(peak "$ondisk" check "$img")")
-    p_m+=("$(peak btrfs check --readonly "$img")")
+    o_m+=("$(peak "$ondisk" check "${extra[@]}" "$img")")
+    p_m+=("$(peak btrfs check --readonly "${extra[@]}" "$img")")
     echo "memory run $i: ondisk ${o_m[-1]} KiB, btrfs check ${p_m[-1]} KiB" >&2
 done
 ot=$(printf '%s\n' "${o_t[@]}" | median); om=$(printf '%s\n' "${o_m[@]}" | median)

@@ -674,6 +674,21 @@ impl Filesystem<'_> {
     }
 }
 
+impl Filesystem<'_> {
+    /// Asks the kernel to read every copy of a logical range ahead (file data about to be
+    /// verified against its csums). A hint only: unmapped ranges and missing devices are skipped.
+    pub fn will_need_logical(&self, logical: u64, len: u64) {
+        if self.metadump.is_some() {
+            return;
+        }
+        for piece in self.chunks.map(logical, len).into_iter().flatten().flatten() {
+            if let Some(d) = self.devices.get(&piece.devid) {
+                d.dev.will_need(piece.physical, piece.len);
+            }
+        }
+    }
+}
+
 /// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
 const READ_AHEAD_RUN: u64 = 2 << 20;
 

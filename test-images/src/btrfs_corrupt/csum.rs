@@ -25,6 +25,17 @@ fn file_extent(i: &Img, num_bytes: u64) -> Result<(u64, u64), Error> {
     Ok((fe.u("disk_bytenr")?, fe.u("key.objectid")?))
 }
 
+/// Overwrites `len` bytes of data at `logical` (every copy) with a pattern no csum matches.
+fn overwrite_data(i: &Img, logical: u64, len: u64) -> Result<(), Error> {
+    let pattern = [0xa5u8; SECTOR as usize];
+    for sector in (logical..logical + len).step_by(SECTOR as usize) {
+        for (dev, p) in i.copies(sector)? {
+            i.write(dev, p, &pattern)?;
+        }
+    }
+    Ok(())
+}
+
 /// The root block of the subvolume log tree (k-logtree: one leaf), which the log root tree's
 /// ROOT_ITEM names.
 fn log_tree_root(i: &Img) -> Result<u64, Error> {
@@ -330,6 +341,20 @@ pub(super) fn rows() -> Vec<Corruption> {
             i.flip(file_extent(i, A_LEN)?.0 + 5 * SECTOR + 17, true)
         })
         .data_csum(1, 0),
+        row("data-damage-across-work-units", DataCsum, Base::MkfsCsum, &["btrfs.data_csum_mismatch=2"], |i| {
+            let (start, end) = i
+                .items_of(7, "EXTENT_CSUM")
+                .filter_map(|v| Some((v.u("start").ok()?, v.u("end").ok()?)))
+                .max_by_key(|(s, e)| e - s)
+                .ok_or_else(|| missing("a csum item"))?;
+            if end - start < 10 << 20 {
+                return Err(missing("a csum item covering 10 MiB"));
+            }
+            overwrite_data(i, start + SECTOR, 9 << 20)?;
+            overwrite_data(i, start + SECTOR + (9 << 20) + SECTOR, SECTOR)
+        })
+        .data_csum(2, 0)
+        .why("9 MiB of data overwritten, verified by parallel workers in units of 4 MiB, is one finding; one good sector after it, so the next bad sector is another"),
         row("raid1-one-bad-mirror", DataCsum, Base::KRaid1, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid1_flip(i, false))
             .data_csum(0, 1)
             .why("the other mirror is good: a warning"),
