@@ -91,14 +91,18 @@ impl Device {
     }
 
     /// Tells the kernel a range will be read soon, so that its read is queued now, beside
-    /// others, rather than when the page faults (a tree walk announces blocks it will visit).
-    /// A hint only: errors are ignored, and pread-backed devices do nothing.
+    /// others, rather than when the page faults or the pread asks (a tree walk announces blocks
+    /// it will visit). A hint only: errors are ignored.
     pub fn will_need(&self, offset: u64, len: u64) {
-        if let Backing::Mmap(map) = &self.backing {
-            let end = offset.saturating_add(len).min(self.size);
-            if offset < end {
+        let end = offset.saturating_add(len).min(self.size);
+        if offset >= end {
+            return;
+        }
+        match &self.backing {
+            Backing::Mmap(map) => {
                 let _ = map.advise_range(memmap2::Advice::WillNeed, offset as usize, (end - offset) as usize);
             }
+            Backing::Pread(file) => fadvise_will_need(file, offset, end - offset),
         }
     }
 
@@ -150,3 +154,17 @@ impl Device {
         self.read(offset.min(self.size), avail)
     }
 }
+
+/// The page cache read-ahead a pread-backed device gets (`--no-mmap`): without it each pread of
+/// a cold block waits alone for the disk, three times slower over a whole walk.
+#[cfg(target_os = "linux")]
+fn fadvise_will_need(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else { return };
+    // SAFETY: posix_fadvise only reads its arguments and the descriptor is open for as long as
+    // `file` lives; it changes nothing in the file, only what the page cache reads ahead.
+    let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_WILLNEED) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fadvise_will_need(_file: &File, _offset: u64, _len: u64) {}
