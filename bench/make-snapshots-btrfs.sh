@@ -4,7 +4,10 @@
 # snapshots with three files rewritten between each two. Every snapshot shares nearly all of its
 # 3,600 leaves with the others, as on a machine that keeps hourly snapshots.
 #
-#   usage: bench/make-snapshots-btrfs.sh OUT.img     (root, loop devices, btrfs-progs, python3)
+#   usage: [QUOTA=1] bench/make-snapshots-btrfs.sh OUT.img     (root, loop devices, btrfs-progs, python3)
+#
+# QUOTA=1 turns traditional qgroups on before the files are written and ends with a rescan, so
+# that every snapshot's qgroup holds the kernel's own counts.
 set -euo pipefail
 out=${1:?usage: bench/make-snapshots-btrfs.sh OUT.img}
 mnt=$(mktemp -d)
@@ -13,6 +16,7 @@ rm -f "$out"
 truncate -s 4G "$out"
 mkfs.btrfs -q -f "$out" >/dev/null
 mount -o loop "$out" "$mnt"
+if [ "${QUOTA:-0}" = 1 ]; then btrfs quota enable "$mnt"; fi
 btrfs subvolume create "$mnt/sv" >/dev/null
 python3 - "$mnt/sv" <<'PY'
 import os, sys
@@ -28,5 +32,6 @@ for i in $(seq 1 200); do
     btrfs subvolume snapshot -r "$mnt/sv" "$mnt/s$i" >/dev/null
     for j in 1 2 3; do echo "$i$j" > "$mnt/sv/d$(((i * 7 + j) % 200))/f$(((i * 13 + j) % 500))"; done
 done
+if [ "${QUOTA:-0}" = 1 ]; then btrfs quota rescan -w "$mnt" >/dev/null; fi
 sync
 umount "$mnt"

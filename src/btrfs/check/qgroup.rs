@@ -11,9 +11,14 @@
 //! are. Only subvolume trees count (`is_fstree`: FS_TREE and ids from 256 with level 0, not the
 //! data reloc tree). The kernel keeps `rfer_cmpr`/`excl_cmpr` equal to `rfer`/`excl`.
 //!
-//! Reachability is collected without a second pass: the walker walks one tree at a time, so a
-//! subvolume already recorded for an extent is always the one most recently added, and the
-//! common case (one subvolume per extent) needs no allocation beyond the map entry.
+//! Reachability is collected without a second pass, per tree block: a leaf's file extents are
+//! noted once, at its first visit, and each subvolume that reaches the leaf (a snapshot reaches
+//! it again) adds itself to the leaf alone. A data extent is reached by the subvolumes that reach
+//! the leaves naming it, settled at `finish` once per distinct set of subvolumes: 200 snapshots
+//! sharing 30,000 extents are 200 marks on each shared block, not 6 million on the extents.
+//! The walker walks one tree at a time, so a subvolume already recorded for a block is always
+//! the one most recently added, and the common case (one subvolume per block) needs no
+//! allocation beyond the map entry.
 //!
 //! Simple quotas (SIMPLE_MODE, incompat SIMPLE_QUOTA; the kernel's `btrfs_record_squota_delta`):
 //! an extent is charged once, to its owner — the EXTENT_OWNER_REF inline ref of a data extent,
@@ -95,7 +100,8 @@ impl Counts {
     }
 }
 
-/// One extent's subvolumes: the first inline, more in `Qgroups::more` (a chain, newest first).
+/// The subvolumes reaching one block or extent: the first inline, more in `Qgroups::more` (a
+/// chain, newest first).
 struct Ext {
     num_bytes: u64,
     first: u64,
@@ -110,6 +116,42 @@ struct Status {
     enable_gen: Option<u64>,
 }
 
+/// Distinct sets of subvolumes, each with the bytes reached by exactly that set.
+#[derive(Default)]
+struct Sets {
+    list: Vec<(Box<[u64]>, u64)>,
+    index: HashMap<Box<[u64]>, usize>,
+}
+
+impl Sets {
+    /// The id of a set of subvolumes (sorted and deduplicated here); `None` when it is empty: a
+    /// block no counted subvolume reaches.
+    fn intern(&mut self, roots: &mut Vec<u64>) -> Option<usize> {
+        roots.sort_unstable();
+        roots.dedup();
+        if roots.is_empty() {
+            return None;
+        }
+        if let Some(&id) = self.index.get(roots.as_slice()) {
+            return Some(id);
+        }
+        let id = self.list.len();
+        self.list.push((roots.as_slice().into(), 0));
+        self.index.insert(roots.as_slice().into(), id);
+        Some(id)
+    }
+
+    fn members(&self, id: usize) -> &[u64] {
+        self.list.get(id).map_or(&[], |(set, _)| set)
+    }
+
+    fn add(&mut self, id: Option<usize>, bytes: u64) {
+        if let Some((_, b)) = id.and_then(|id| self.list.get_mut(id)) {
+            *b = b.saturating_add(bytes);
+        }
+    }
+}
+
 /// The quota groups family.
 #[derive(Default)]
 pub struct Qgroups {
@@ -122,8 +164,16 @@ pub struct Qgroups {
     walked: HashSet<u64>,
     /// Subvolume ROOT_ITEMs: id → live (refs > 0, not being dropped).
     roots: BTreeMap<u64, bool>,
-    extents: HashMap<u64, Ext>,
+    /// Subvolumes reaching each tree block, and each data extent named by a leaf read again
+    /// item by item (one in `partial`).
+    reached: HashMap<u64, Ext>,
     more: Vec<(u64, u32)>,
+    /// The file extents leaves name, noted at each leaf's first visit: (disk_bytenr, leaf,
+    /// disk_num_bytes), in walk order.
+    named: Vec<(u64, u64, u64)>,
+    /// Leaves first visited in a tree being dropped, whose items left of drop_progress were not
+    /// delivered: a subvolume reaching one reads its items again.
+    partial: HashSet<u64>,
     /// Simple quotas: (owner, generation) → bytes.
     owned: BTreeMap<(u64, u64), u64>,
     quota_walked: bool,
@@ -146,11 +196,11 @@ impl Qgroups {
         &self.computed
     }
 
-    /// Records that subvolume `root` reaches the extent at `bytenr`.
+    /// Records that subvolume `root` reaches the block or extent at `bytenr`.
     fn reach_extent(&mut self, bytenr: u64, num_bytes: u64, root: u64) {
-        match self.extents.get_mut(&bytenr) {
+        match self.reached.get_mut(&bytenr) {
             None => {
-                self.extents.insert(bytenr, Ext { num_bytes, first: root, more: 0 });
+                self.reached.insert(bytenr, Ext { num_bytes, first: root, more: 0 });
             }
             Some(e) => {
                 let newest = match e.more.checked_sub(1).and_then(|i| self.more.get(i as usize)) {
@@ -242,45 +292,94 @@ impl Qgroups {
         Some(below)
     }
 
-    /// Traditional accounting from the reachability collected during the walk.
-    fn count_traditional(&self) -> Option<BTreeMap<u64, Counts>> {
-        let below = self.members()?;
-        // Extents reached by one subvolume: that subvolume's exclusive bytes.
-        let mut single: HashMap<u64, u64> = HashMap::new();
-        let mut shared: HashMap<u64, u64> = HashMap::new();
-        // Shared extents grouped by their set of subvolumes (snapshots make few distinct sets),
-        // so the higher-level qgroups are matched once per set, not once per extent.
-        let mut sets: HashMap<Box<[u64]>, u64> = HashMap::new();
+    /// The subvolumes in an entry's chain, newest first.
+    fn chain(&self, e: &Ext, out: &mut Vec<u64>) {
+        out.push(e.first);
+        let mut at = e.more;
+        while let Some(&(r, next)) = at.checked_sub(1).and_then(|i| self.more.get(i as usize)) {
+            out.push(r);
+            // Links always point to older entries: `next` < `at`, so this ends.
+            if next >= at {
+                break;
+            }
+            at = next;
+        }
+    }
+
+    /// Every block and extent reached, summed per distinct set of subvolumes reaching it
+    /// (sorted): snapshots make few distinct sets, so the arithmetic is paid per set.
+    fn bytes_per_set(&self) -> HashMap<Box<[u64]>, u64> {
+        let mut sets = Sets::default();
         let mut roots = Vec::new();
-        for e in self.extents.values() {
-            if e.more == 0 {
-                let s = single.entry(e.first).or_default();
-                *s = s.saturating_add(e.num_bytes);
+        // A leaf's set, once per leaf.
+        let mut leaf_set: HashMap<u64, Option<usize>> = HashMap::new();
+        let mut ids = Vec::new();
+        // `named` is sorted by extent (see `count_traditional`).
+        for group in self.named.chunk_by(|a, b| a.0 == b.0) {
+            let (bytenr, _, num_bytes) = group[0];
+            ids.clear();
+            for &(_, leaf, _) in group {
+                let id = *leaf_set.entry(leaf).or_insert_with(|| {
+                    roots.clear();
+                    if let Some(e) = self.reached.get(&leaf) {
+                        self.chain(e, &mut roots);
+                    }
+                    sets.intern(&mut roots)
+                });
+                ids.push(id);
+            }
+            let direct = self.reached.get(&bytenr);
+            if direct.is_none() && ids.iter().all(|&id| id == ids[0]) {
+                // Named only by leaves the same subvolumes reach (most often, one leaf).
+                sets.add(ids[0], num_bytes);
                 continue;
             }
             roots.clear();
-            roots.push(e.first);
-            let mut at = e.more;
-            while let Some(&(r, next)) = at.checked_sub(1).and_then(|i| self.more.get(i as usize)) {
-                roots.push(r);
-                // Links always point to older entries: `next` < `at`, so this ends.
-                if next >= at {
-                    break;
-                }
-                at = next;
+            for id in ids.iter().flatten() {
+                roots.extend_from_slice(sets.members(*id));
             }
-            for &r in &roots {
+            if let Some(e) = direct {
+                self.chain(e, &mut roots);
+            }
+            let id = sets.intern(&mut roots);
+            sets.add(id, num_bytes);
+        }
+        // Tree blocks, and extents only a leaf read again named.
+        for (bytenr, e) in &self.reached {
+            if self.named.binary_search_by_key(bytenr, |&(b, _, _)| b).is_ok() {
+                continue;
+            }
+            roots.clear();
+            self.chain(e, &mut roots);
+            let id = sets.intern(&mut roots);
+            sets.add(id, e.num_bytes);
+        }
+        sets.list.into_iter().filter(|(_, bytes)| *bytes > 0).collect()
+    }
+
+    /// Traditional accounting from the reachability collected during the walk.
+    fn count_traditional(&mut self) -> Option<BTreeMap<u64, Counts>> {
+        let below = self.members()?;
+        // Stable: an extent's size is the first the walk met, as when it is named only once.
+        self.named.sort_by_key(|&(bytenr, _, _)| bytenr);
+        // Extents reached by one subvolume: that subvolume's exclusive bytes.
+        let mut single: HashMap<u64, u64> = HashMap::new();
+        let mut shared: HashMap<u64, u64> = HashMap::new();
+        // Shared extents grouped by their set of subvolumes, so the higher-level qgroups are
+        // matched once per set, not once per extent.
+        let mut sets: HashMap<Box<[u64]>, u64> = HashMap::new();
+        for (set, bytes) in self.bytes_per_set() {
+            if let [one] = *set {
+                let s = single.entry(one).or_default();
+                *s = s.saturating_add(bytes);
+                continue;
+            }
+            for &r in set.iter() {
                 let s = shared.entry(r).or_default();
-                *s = s.saturating_add(e.num_bytes);
+                *s = s.saturating_add(bytes);
             }
             if !below.is_empty() {
-                roots.sort_unstable();
-                match sets.get_mut(roots.as_slice()) {
-                    Some(b) => *b = b.saturating_add(e.num_bytes),
-                    None => {
-                        sets.insert(roots.as_slice().into(), e.num_bytes);
-                    }
-                }
+                sets.insert(set, bytes);
             }
         }
         if sets.len().saturating_mul(below.len()) > WORK_BUDGET {
@@ -430,11 +529,11 @@ impl Family for Qgroups {
     }
 
     fn revisit(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
-        // Counting a subvolume's extents is all a shared block is read again for.
-        if self.current.is_none() {
-            return;
+        // `reach` marked the block for this subvolume, and the file extents of a leaf are
+        // known from its first visit: only one first seen in part is read again.
+        if self.current.is_some() && self.partial.contains(&b.bytenr) {
+            revisit_items(self, cx, root, b, from);
         }
-        revisit_items(self, cx, root, b, from);
     }
 
     fn reach(&mut self, cx: &Cx, _root: &TreeRoot, b: &Block, _first_visit: bool) {
@@ -443,7 +542,10 @@ impl Family for Qgroups {
         }
     }
 
-    fn block(&mut self, cx: &Cx, _root: &TreeRoot, b: &Block) {
+    fn block(&mut self, cx: &Cx, root: &TreeRoot, b: &Block) {
+        if self.on && !self.simple && root.drop.is_some() && b.node.level() == 0 {
+            self.partial.insert(b.bytenr);
+        }
         if self.on && self.simple {
             let h = b.node.header();
             let owner = h.owner.get();
@@ -454,7 +556,7 @@ impl Family for Qgroups {
         }
     }
 
-    fn item(&mut self, _cx: &Cx, root: &TreeRoot, _b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
+    fn item(&mut self, _cx: &Cx, root: &TreeRoot, b: &Block, _slot: usize, key: &DiskKey, data: &[u8], first_visit: bool) {
         if root.tree == ROOT_TREE_OBJECTID {
             if key.type_ == ROOT_ITEM_KEY && first_visit {
                 let id = key.objectid.get();
@@ -472,17 +574,19 @@ impl Family for Qgroups {
         if !self.on {
             return;
         }
-        if let Some(r) = self.current {
-            if key.type_ == EXTENT_DATA_KEY {
-                let t = data.get(20).copied();
-                if t != Some(FILE_EXTENT_REG) && t != Some(FILE_EXTENT_PREALLOC) {
-                    return;
-                }
-                let (Some(disk_bytenr), Some(disk_num_bytes)) = (crate::le::u64_at(data, 21), crate::le::u64_at(data, 29)) else { return };
-                if disk_bytenr != 0 {
-                    self.reach_extent(disk_bytenr, disk_num_bytes, r);
-                }
+        if key.type_ == EXTENT_DATA_KEY && !self.simple {
+            let Some((disk_bytenr, disk_num_bytes)) = disk_extent(data) else { return };
+            if first_visit {
+                // Whatever tree this leaf is first met in, every subvolume reaching it reaches
+                // the extent.
+                self.named.push((disk_bytenr, b.bytenr, disk_num_bytes));
+            } else if let Some(r) = self.current {
+                // A leaf first seen in part, read again.
+                self.reach_extent(disk_bytenr, disk_num_bytes, r);
             }
+            return;
+        }
+        if self.current.is_some() {
             return;
         }
         match root.tree {
@@ -574,9 +678,21 @@ impl Family for Qgroups {
             }
         }
         self.computed = computed;
-        self.extents = HashMap::new();
+        self.reached = HashMap::new();
         self.more = Vec::new();
+        self.named = Vec::new();
     }
+}
+
+/// The extent a regular or preallocated file extent item points to: (disk_bytenr,
+/// disk_num_bytes); `None` for inline extents, holes and items too short.
+fn disk_extent(data: &[u8]) -> Option<(u64, u64)> {
+    let t = data.get(20).copied();
+    if t != Some(FILE_EXTENT_REG) && t != Some(FILE_EXTENT_PREALLOC) {
+        return None;
+    }
+    let (disk_bytenr, disk_num_bytes) = (crate::le::u64_at(data, 21)?, crate::le::u64_at(data, 29)?);
+    (disk_bytenr != 0).then_some((disk_bytenr, disk_num_bytes))
 }
 
 /// Runs only this family over a filesystem and returns its computed counts (for tests and
@@ -615,6 +731,33 @@ mod tests {
         // The group holds 256 and 257: extents 2..=5 referenced, 3..=5 exclusive.
         assert_eq!(rf(g), (4096 * 14, 4096 * 12));
         assert_eq!(c[&g].rfer_cmpr, c[&g].rfer);
+    }
+
+    #[test]
+    fn a_leaf_s_extents_are_reached_by_the_subvolumes_reaching_the_leaf() {
+        let mut q = Qgroups::new();
+        for id in [5, 256, 257] {
+            q.infos.insert(id, Counts::default());
+        }
+        let (l1, l2, l3) = (1 << 20, 2 << 20, 3 << 20);
+        // l1 holds extent A and B, l2 holds B (a reflink) and C twice, l3 holds D.
+        q.named.extend([(0xa000, l1, 4096), (0xb000, l1, 8192), (0xb000, l2, 8192), (0xc000, l2, 4096), (0xc000, l2, 4096), (0xd000, l3, 4096)]);
+        // 5 reaches l1 and l3; the snapshot 256 reaches l1 again; 257 reaches l2. l3 is shared
+        // by 5 and 256 through a node, so both mark it too.
+        for (root, blocks) in [(5u64, &[l1, l3][..]), (256, &[l1, l3]), (257, &[l2])] {
+            for &b in blocks {
+                q.reach_extent(b, 16384, root);
+            }
+        }
+        // Extent E was in a leaf first seen in part (a tree being dropped) and read again by 257.
+        q.reach_extent(0xe000, 4096, 257);
+        let c = q.count_traditional().expect("within the work budget");
+        let rf = |id: u64| (c[&id].rfer, c[&id].excl);
+        // A {5,256} 4096; B {5,256,257} 8192; C {257} 4096; D {5,256} 4096; E {257} 4096;
+        // blocks l1 {5,256}, l2 {257}, l3 {5,256}.
+        assert_eq!(rf(5), (4096 + 8192 + 4096 + 2 * 16384, 0));
+        assert_eq!(rf(256), rf(5));
+        assert_eq!(rf(257), (8192 + 4096 + 4096 + 16384, 4096 + 4096 + 16384));
     }
 
     #[test]
