@@ -637,18 +637,19 @@ impl Filesystem<'_> {
         }
     }
 
-    /// Asks the kernel to read the first copy of these tree blocks ahead, in disk order, adjacent
-    /// blocks merged into one request. The walk announces a node's children when it reads the
-    /// node, long before it visits them (breadth first); handing the device what has been
-    /// announced sorted by position, rather than in the walk's key order, lets it stream.
-    pub fn will_need_blocks(&self, bytenrs: &[u64]) {
+    /// Asks the kernel to read the first copy of these tree blocks ahead (every copy with
+    /// `every_copy`, for `--all-copies`), in disk order, adjacent blocks merged into one request.
+    /// The walk announces a node's children when it reads the node, long before it visits them
+    /// (breadth first); handing the device what has been announced sorted by position, rather
+    /// than in the walk's key order, lets it stream.
+    pub fn will_need_blocks(&self, bytenrs: &[u64], every_copy: bool) {
         let n = u64::from(self.nodesize);
+        let copies = if every_copy { usize::MAX } else { 1 };
         let mut pieces: Vec<(u64, u64, u64)> = bytenrs
             .iter()
-            .filter_map(|&b| {
-                let p = self.chunks.map(b, n)?.into_iter().next()?.into_iter().next()?;
-                Some((p.devid, p.physical, p.len))
-            })
+            .filter_map(|&b| self.chunks.map(b, n))
+            .flat_map(|c| c.into_iter().take(copies).filter_map(|copy| copy.into_iter().next()))
+            .map(|p| (p.devid, p.physical, p.len))
             .collect();
         pieces.sort_unstable();
         let mut run: Option<(u64, u64, u64)> = None; // (devid, physical, len)

@@ -46,7 +46,7 @@ pub fn walk_tree<'a>(fs: &Filesystem<'a>, root: u64, root_level: Option<u8>, vis
     // Each block is asked for before it is read, the root now and children with their parent,
     // so that reads queue up together instead of each cold block faulting in megabytes of
     // read-around on its own.
-    fs.will_need_blocks(&[root]);
+    fs.will_need_blocks(&[root], false);
     while let Some((bytenr, parent)) = queue.pop_front() {
         let pbytenr = parent.as_ref().map(|p| p.0);
         if !seen.insert(bytenr) {
@@ -79,7 +79,7 @@ pub fn walk_tree<'a>(fs: &Filesystem<'a>, root: u64, root_level: Option<u8>, vis
         }
         visit(Event::Block(&block, parent.as_ref().map(|p| &p.2)));
         let children: Vec<u64> = block.node.ptrs().iter().map(|p| p.blockptr.get()).filter(|b| !seen.contains(b)).collect();
-        fs.will_need_blocks(&children);
+        fs.will_need_blocks(&children, false);
         for ptr in block.node.ptrs() {
             queue.push_back((ptr.blockptr.get(), Some((bytenr, level, *ptr))));
         }

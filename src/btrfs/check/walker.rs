@@ -160,7 +160,7 @@ pub fn walk_with_read_ahead(fs: &Filesystem, all_copies: bool, groups: Vec<Group
                         Err(_) => break,
                     }
                 }
-                fs.will_need_blocks(&window);
+                fs.will_need_blocks(&window, all_copies);
                 window.clear();
             }
         });
@@ -441,7 +441,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
         // items when the root tree has been walked: a root is read as soon as it is reached,
         // before any read-ahead could ask for it, and a cold page fault on its own would read
         // megabytes around it.
-        self.cx.fs.will_need_blocks(&[sb.chunk_root.get(), sb.root.get(), sb.log_root.get()]);
+        self.cx.fs.will_need_blocks(&[sb.chunk_root.get(), sb.root.get(), sb.log_root.get()], self.cx.all_copies);
         let mut roots = Vec::new();
         // The chunk tree first: its root's chunk_tree_uuid is what every block must carry.
         let chunk = TreeRoot {
@@ -485,7 +485,7 @@ impl<'a> Walker<'_, '_, 'a, '_> {
             self.walk_tree(&log, &mut roots);
         }
         // Trees found through root items (the log root tree's point at per-subvolume log trees).
-        self.cx.fs.will_need_blocks(&roots.iter().map(|r| r.bytenr).collect::<Vec<_>>());
+        self.cx.fs.will_need_blocks(&roots.iter().map(|r| r.bytenr).collect::<Vec<_>>(), self.cx.all_copies);
         for r in std::mem::take(&mut roots) {
             self.walk_tree(&r, &mut Vec::new());
         }
