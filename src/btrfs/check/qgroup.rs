@@ -307,13 +307,16 @@ impl Qgroups {
     }
 
     /// Every block and extent reached, summed per distinct set of subvolumes reaching it
-    /// (sorted): snapshots make few distinct sets, so the arithmetic is paid per set.
-    fn bytes_per_set(&self) -> HashMap<Box<[u64]>, u64> {
+    /// (sorted): snapshots make few distinct sets, so the arithmetic is paid per set. `None`
+    /// past the work budget (hostile trees naming one extent from thousands of leaves).
+    fn bytes_per_set(&self) -> Option<HashMap<Box<[u64]>, u64>> {
         let mut sets = Sets::default();
         let mut roots = Vec::new();
-        // A leaf's set, once per leaf.
+        // A leaf's set, once per leaf; the union of several leaves' sets, once per such group.
         let mut leaf_set: HashMap<u64, Option<usize>> = HashMap::new();
-        let mut ids = Vec::new();
+        let mut unions: HashMap<Vec<usize>, Option<usize>> = HashMap::new();
+        let mut work = 0usize;
+        let mut ids: Vec<Option<usize>> = Vec::new();
         // `named` is sorted by extent (see `count_traditional`).
         for group in self.named.chunk_by(|a, b| a.0 == b.0) {
             let (bytenr, _, num_bytes) = group[0];
@@ -334,14 +337,31 @@ impl Qgroups {
                 sets.add(ids[0], num_bytes);
                 continue;
             }
-            roots.clear();
-            for id in ids.iter().flatten() {
-                roots.extend_from_slice(sets.members(*id));
-            }
-            if let Some(e) = direct {
-                self.chain(e, &mut roots);
-            }
-            let id = sets.intern(&mut roots);
+            let mut distinct: Vec<usize> = ids.iter().flatten().copied().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let cached = if direct.is_none() { unions.get(&distinct).copied() } else { None };
+            let id = match cached {
+                Some(id) => id,
+                None => {
+                    roots.clear();
+                    for &id in &distinct {
+                        roots.extend_from_slice(sets.members(id));
+                    }
+                    if let Some(e) = direct {
+                        self.chain(e, &mut roots);
+                    }
+                    work = work.saturating_add(roots.len());
+                    if work > WORK_BUDGET {
+                        return None;
+                    }
+                    let id = sets.intern(&mut roots);
+                    if direct.is_none() {
+                        unions.insert(distinct, id);
+                    }
+                    id
+                }
+            };
             sets.add(id, num_bytes);
         }
         // Tree blocks, and extents only a leaf read again named.
@@ -354,7 +374,7 @@ impl Qgroups {
             let id = sets.intern(&mut roots);
             sets.add(id, e.num_bytes);
         }
-        sets.list.into_iter().filter(|(_, bytes)| *bytes > 0).collect()
+        Some(sets.list.into_iter().filter(|(_, bytes)| *bytes > 0).collect())
     }
 
     /// Traditional accounting from the reachability collected during the walk.
@@ -368,7 +388,7 @@ impl Qgroups {
         // Shared extents grouped by their set of subvolumes, so the higher-level qgroups are
         // matched once per set, not once per extent.
         let mut sets: HashMap<Box<[u64]>, u64> = HashMap::new();
-        for (set, bytes) in self.bytes_per_set() {
+        for (set, bytes) in self.bytes_per_set()? {
             if let [one] = *set {
                 let s = single.entry(one).or_default();
                 *s = s.saturating_add(bytes);
