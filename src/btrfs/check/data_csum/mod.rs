@@ -3,7 +3,7 @@
 //!
 //! The walk only notes the csum tree's leaves (one u64 each); at `finish` they are read again in
 //! key order — logical, i.e. disk order within a chunk — and their items are cut into units of a
-//! few megabytes that worker threads verify ([`verify`]), the data of the units queued ahead
+//! few megabytes that worker threads verify (`verify.rs`), the data of the units queued ahead
 //! announced to the kernel. A sector with one bad copy and a good mirror is a warning (the
 //! kernel repairs it on read); so is a bad RAID5/6 data sector that the P parity and the other
 //! data stripes of its row rebuild; every copy bad is an error. Runs of consecutive sectors in
