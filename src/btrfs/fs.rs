@@ -690,7 +690,8 @@ impl Filesystem<'_> {
     }
 }
 
-/// The longest read-ahead request: the kernel splits what it is asked for into 2 MiB pieces.
+/// The longest run of adjacent blocks announced at once (the device hands it to the kernel in
+/// smaller pieces, see [`crate::image::Device::will_need`]).
 const READ_AHEAD_RUN: u64 = 2 << 20;
 
 /// The uuid a superblock's tree blocks and dev_item carry: metadata_uuid with the
