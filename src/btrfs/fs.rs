@@ -673,9 +673,7 @@ impl Filesystem<'_> {
             flush(r);
         }
     }
-}
 
-impl Filesystem<'_> {
     /// Asks the kernel to read every copy of a logical range ahead (file data about to be
     /// verified against its csums). A hint only: unmapped ranges and missing devices are skipped.
     pub fn will_need_logical(&self, logical: u64, len: u64) {

@@ -340,28 +340,25 @@ impl Qgroups {
             let mut distinct: Vec<usize> = ids.iter().flatten().copied().collect();
             distinct.sort_unstable();
             distinct.dedup();
-            let cached = if direct.is_none() { unions.get(&distinct).copied() } else { None };
-            let id = match cached {
-                Some(id) => id,
-                None => {
-                    roots.clear();
-                    for &id in &distinct {
-                        roots.extend_from_slice(sets.members(id));
-                    }
-                    if let Some(e) = direct {
-                        self.chain(e, &mut roots);
-                    }
-                    work = work.saturating_add(roots.len());
-                    if work > WORK_BUDGET {
-                        return None;
-                    }
-                    let id = sets.intern(&mut roots);
-                    if direct.is_none() {
-                        unions.insert(distinct, id);
-                    }
-                    id
-                }
-            };
+            if let (None, Some(&id)) = (direct, unions.get(&distinct)) {
+                sets.add(id, num_bytes);
+                continue;
+            }
+            roots.clear();
+            for &id in &distinct {
+                roots.extend_from_slice(sets.members(id));
+            }
+            if let Some(e) = direct {
+                self.chain(e, &mut roots);
+            }
+            work = work.saturating_add(roots.len());
+            if work > WORK_BUDGET {
+                return None;
+            }
+            let id = sets.intern(&mut roots);
+            if direct.is_none() {
+                unions.insert(distinct, id);
+            }
             sets.add(id, num_bytes);
         }
         // Tree blocks, and extents only a leaf read again named.

@@ -87,7 +87,7 @@ pub trait Family {
     fn revisits(&self) -> Revisit {
         Revisit::No
     }
-    /// A tree is about to be walked.    /// A block met again, with [`Revisit::Items`], after `reach`: by default its items from
+    /// A block met again, with [`Revisit::Items`], after `reach`: by default its items from
     /// slot `from` on, one `item` each. A family may pass over what it summarized before.
     fn revisit(&mut self, cx: &Cx, root: &TreeRoot, b: &Block, from: usize) {
         revisit_items(self, cx, root, b, from);
@@ -347,19 +347,17 @@ fn deliver_block(cx: &Cx, families: &mut Group, root: &TreeRoot, block: &Block, 
         f.block(cx, root, block);
     }
     for f in families.iter_mut() {
-        f.reach(cx, root, block, first_visit);
+        f.reach(cx, root, block, true);
     }
-    {
-        for (slot, p) in block.node.ptrs().iter().enumerate().skip(from) {
-            for f in families.iter_mut() {
-                f.ptr(cx, root, block, slot, p);
-            }
+    for (slot, p) in block.node.ptrs().iter().enumerate().skip(from) {
+        for f in families.iter_mut() {
+            f.ptr(cx, root, block, slot, p);
         }
     }
     for (slot, item) in block.node.items().iter().enumerate().skip(from) {
         let Ok(data) = block.node.item_data(item) else { continue };
         for f in families.iter_mut() {
-            f.item(cx, root, block, slot, &item.key, data, first_visit);
+            f.item(cx, root, block, slot, &item.key, data, true);
         }
     }
 }

@@ -102,13 +102,12 @@ impl Runs {
     fn report(mut self, report: &mut Report) {
         self.close();
         for r in self.closed {
-            let (sev, what) = match r.state {
+            let (kind, sev, what) = match r.state {
                 State::Good => continue,
-                State::MirrorBad => (Severity::Warning, "csum mismatch on some copies (a good mirror or the RAID5/6 parity has it)"),
-                State::Bad => (Severity::Error, "csum mismatch on every copy"),
-                State::Unreadable => (Severity::Error, "no copy readable"),
+                State::MirrorBad => (&DATA_CSUM_MISMATCH, Severity::Warning, "csum mismatch on some copies (a good mirror or the RAID5/6 parity has it)"),
+                State::Bad => (&DATA_CSUM_MISMATCH, Severity::Error, "csum mismatch on every copy"),
+                State::Unreadable => (&DATA_UNREADABLE, Severity::Error, "no copy readable"),
             };
-            let kind = if r.state == State::Unreadable { &DATA_UNREADABLE } else { &DATA_CSUM_MISMATCH };
             let copies: Vec<crate::record::Value<'static>> = r.bad_copies.iter().map(|&c| (c as u64).into()).collect();
             report.push(
                 Finding::new(kind, format!("data {}-{}: {what}", r.start, r.end))

@@ -146,24 +146,11 @@ impl Cutter<'_, '_> {
         true
     }
 
-    /// Announces the unit's data, contiguous pieces as one range, and queues it (waiting while
-    /// `QUEUED` units are ahead of the workers); `false` when the workers are gone.
+    /// Announces the unit's data and queues it (waiting while `QUEUED` units are ahead of the
+    /// workers); `false` when the workers are gone.
     fn queue(&mut self) -> bool {
-        let mut range: Option<(u64, u64)> = None;
         for p in &self.unit.pieces {
-            let len = (p.sums.len() / self.cs) as u64 * self.ss;
-            match &mut range {
-                Some((start, end)) if *end == p.logical && self.fs.chunks.lookup(*start).is_some_and(|c| p.logical + len <= c.logical + c.length) => *end += len,
-                _ => {
-                    if let Some((start, end)) = range.take() {
-                        self.fs.will_need_logical(start, end - start);
-                    }
-                    range = Some((p.logical, p.logical + len));
-                }
-            }
-        }
-        if let Some((start, end)) = range {
-            self.fs.will_need_logical(start, end - start);
+            self.fs.will_need_logical(p.logical, (p.sums.len() / self.cs) as u64 * self.ss);
         }
         let index = self.unit.index;
         let unit = std::mem::replace(&mut self.unit, Unit { index: index + 1, pieces: Vec::new() });
