@@ -87,6 +87,19 @@ pub fn have_tool(prog: &str) -> bool {
     ok
 }
 
+/// A btrfs-progs newer than the distribution's 6.2, unpacked and not installed: the folder named
+/// by `$ONDISK_BTRFS_NEWER`, holding `bin/btrfs` and `sbin/mkfs.btrfs` (.ci/run unpacks
+/// bookworm-backports' 6.14 there). `None` after a visible `SKIP:` line; a failure in CI.
+pub fn newer_progs() -> Option<PathBuf> {
+    const VAR: &str = "ONDISK_BTRFS_NEWER";
+    let root = std::env::var_os(VAR).map(PathBuf::from).filter(|r| r.join("bin/btrfs").is_file());
+    if root.is_none() {
+        assert!(!required(), "{VAR} names no unpacked btrfs-progs (ONDISK_REQUIRE_SHARED)");
+        eprintln!("SKIP: {VAR} names no unpacked btrfs-progs newer than 6.2 (see .ci/run)");
+    }
+    root
+}
+
 /// What a command did.
 pub struct Run {
     /// Exit code; `None` when killed (by us on timeout, or by a signal).
