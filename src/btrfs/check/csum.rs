@@ -27,7 +27,7 @@ use super::walker::{is_subvolume, Cx, Family, Revisit, KeyBounds, TreeRoot};
 use crate::btrfs::dump::key_record;
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report};
-use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, InodeItem};
+use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, InodeItem, EXTENT_FLAG_DATA, FILE_EXTENT_PREALLOC, FILE_EXTENT_REG, INODE_NODATASUM};
 use ondisk_layouts::btrfs::*;
 use std::collections::{HashMap, HashSet};
 use zerocopy::FromBytes;
@@ -47,13 +47,6 @@ crate::declare_kinds! {
         "a file extent in a log tree has csums neither in the log nor in the csum tree (csum missing in log)";
 }
 
-/// `BTRFS_EXTENT_FLAG_DATA`.
-pub(super) const EXTENT_FLAG_DATA: u64 = 1 << 0;
-/// `BTRFS_INODE_NODATASUM`.
-const INODE_NODATASUM: u64 = 1 << 0;
-/// `BTRFS_FILE_EXTENT_REG` / `_PREALLOC`.
-const FILE_EXTENT_REG: u8 = 1;
-const FILE_EXTENT_PREALLOC: u8 = 2;
 
 /// One logged extent that needs csums: its range and where it was logged.
 struct LoggedExtent {

@@ -15,7 +15,7 @@
 use super::walker::{Cx, Family, TreeRoot};
 use crate::btrfs::fs::Block;
 use crate::findings::{Finding, Report, Severity};
-use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, EXTENT_FLAG_DATA};
+use ondisk_layouts::btrfs::items::{ExtentItem, FileExtentItem, COMPRESS_LZO, COMPRESS_ZSTD, EXTENT_FLAG_DATA};
 use ondisk_layouts::btrfs::*;
 use zerocopy::FromBytes;
 
@@ -25,10 +25,8 @@ crate::declare_kinds! {
 }
 
 /// The compression byte of a file extent item (inline ones too, which are shorter than the
-/// whole struct), and its LZO and ZSTD values.
+/// whole struct).
 const FILE_EXTENT_COMPRESSION: usize = std::mem::offset_of!(FileExtentItem, compression);
-const COMPRESS_LZO: u8 = 2;
-const COMPRESS_ZSTD: u8 = 3;
 
 /// A feature the walk can see in use, the superblock field and bit that declare it.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -9,7 +9,7 @@ use ondisk_layouts::btrfs::consts::{
     INODE_REF_KEY as INODE_REF, XATTR_ITEM_KEY as XATTR_ITEM,
 };
 
-use ondisk_layouts::btrfs::items::{DirItem, FileExtentItem, FreeSpaceHeader, InodeItem};
+use ondisk_layouts::btrfs::items::{DirItem, FileExtentItem, FreeSpaceHeader, InodeItem, INODE_IMMUTABLE, INODE_NOCOMPRESS, INODE_PREALLOC};
 use std::mem::{offset_of, size_of};
 
 /// `struct btrfs_inode_item` fields.
@@ -18,6 +18,7 @@ const I_SIZE: usize = offset_of!(InodeItem, size);
 const I_NBYTES: usize = offset_of!(InodeItem, nbytes);
 const I_NLINK: usize = offset_of!(InodeItem, nlink);
 const I_MODE: usize = offset_of!(InodeItem, mode);
+const I_FLAGS: usize = offset_of!(InodeItem, flags);
 /// A directory entry's name follows its `struct btrfs_dir_item`.
 const NAME: usize = size_of::<DirItem>();
 const NAME_LEN: usize = offset_of!(DirItem, name_len);
@@ -167,6 +168,12 @@ pub(super) fn rows() -> Vec<Corruption> {
         })
         .why("\"b\" renamed \"a\" in its inode ref and DIR_INDEX, its DIR_ITEM entry moved into the DIR_ITEM of \"a\" (same hash): two inodes under one name — btrfs-progs fsck-tests 067's shape"),
         row("generation-in-future", InodeDir, Base::MkfsTree, &["btrfs.invalid_inode_generation"], |i| fs(i, |l| l.inode_add("a", I_GENERATION, 1000))),
+        row("symlink-immutable", InodeDir, Base::MkfsTree, &["btrfs.odd_inode_flags"], |i| fs(i, |l| l.inode_add("link", I_FLAGS, INODE_IMMUTABLE)))
+            .why("a symlink marked IMMUTABLE: chattr cannot set it on a symlink, and btrfs check fails it (\"odd inode flags\")"),
+        row("symlink-nocompress-prealloc", InodeDir, Base::MkfsTree, &[], |i| {
+            fs(i, |l| l.inode_add("link", I_FLAGS, INODE_NOCOMPRESS | INODE_PREALLOC))
+        })
+        .why("a symlink with NOCOMPRESS and PREALLOC, which the kernel gives one made in a directory under `btrfs property set compression none` (btrfs_inherit_iflags): clean. ondisk once read IMMUTABLE and APPEND at these two bits and called such symlinks odd (found by random kernel workloads)"),
         row("overlapping-file-extents", InodeDir, Base::MkfsTree, &["btrfs.file_extent_overlap"], |i| {
             fs(i, |l| {
                 let p = l.pos(l.ino("big")?, EXTENT_DATA)?;

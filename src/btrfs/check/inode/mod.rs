@@ -23,8 +23,11 @@ use crate::btrfs::node::Node;
 use crate::btrfs::items::{dir_entries_checked, ref_entries};
 use crate::findings::{Finding, Kind, Report};
 use crate::record::{Record, Value};
+// The layouts crate's constants, not copies: a copy once had IMMUTABLE and APPEND at the bits of
+// NOCOMPRESS and PREALLOC, and called every symlink made under `compression none` odd.
 use ondisk_layouts::btrfs::items::{
-    FileExtentItem, FreeSpaceHeader, InodeItem, FILE_EXTENT_INLINE_DATA_START,
+    FileExtentItem, FreeSpaceHeader, InodeItem, FILE_EXTENT_INLINE, FILE_EXTENT_INLINE_DATA_START, FILE_EXTENT_PREALLOC,
+    FILE_EXTENT_REG, INODE_APPEND, INODE_IMMUTABLE, NAME_LEN,
 };
 use ondisk_layouts::btrfs::tree::HEADER_SIZE;
 use ondisk_layouts::btrfs::*;
@@ -93,8 +96,6 @@ crate::declare_kinds! {
         "a v1 free space cache inode (root tree) is not a regular file";
 }
 
-/// `BTRFS_NAME_LEN`.
-const NAME_LEN: usize = 255;
 /// The root directory of every subvolume (`BTRFS_FIRST_FREE_OBJECTID`).
 const ROOT_DIRID: u64 = 256;
 
@@ -106,14 +107,6 @@ const S_IFBLK: u32 = 0o060000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFCHR: u32 = 0o020000;
 const S_IFIFO: u32 = 0o010000;
-
-/// `BTRFS_INODE_IMMUTABLE`, `BTRFS_INODE_APPEND`.
-const INODE_IMMUTABLE: u64 = 1 << 3;
-const INODE_APPEND: u64 = 1 << 4;
-
-const FILE_EXTENT_INLINE: u8 = 0;
-const FILE_EXTENT_REG: u8 = 1;
-const FILE_EXTENT_PREALLOC: u8 = 2;
 
 /// `btrfs_name_hash`: crc32c seeded with (u32)~1, without the final inversion — the key offset
 /// of DIR_ITEM and XATTR_ITEM items.
