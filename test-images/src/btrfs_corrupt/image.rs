@@ -611,13 +611,19 @@ impl Img {
     pub fn recsum(&self, b: &mut [u8]) -> Result<(), Error> {
         let c = self.csum(&b[32..])?;
         b[..32].fill(0);
-        b[..4].copy_from_slice(&c.to_le_bytes());
+        b[..c.len()].copy_from_slice(&c);
         Ok(())
     }
 
-    fn csum(&self, data: &[u8]) -> Result<u32, Error> {
+    /// The checksum of the superblock's csum_type, as stored: crc32c and xxhash64 little-endian,
+    /// sha256 and blake2b-256 digests.
+    fn csum(&self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        use blake2::Digest;
         match self.csum_type {
-            0 => Ok(crc32c::crc32c(data)),
+            0 => Ok(crc32c::crc32c(data).to_le_bytes().to_vec()),
+            1 => Ok(xxhash_rust::xxh64::xxh64(data, 0).to_le_bytes().to_vec()),
+            2 => Ok(sha2::Sha256::digest(data).to_vec()),
+            3 => Ok(blake2::Blake2b::<blake2::digest::consts::U32>::digest(data).to_vec()),
             t => Err(Error::Unsupported(format!("re-checksumming csum type {t}"))),
         }
     }
