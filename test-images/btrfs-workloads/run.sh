@@ -11,9 +11,9 @@
 # SEED seeds the choices (mkfs and mount options, the operations), but bash draws anew in every
 # subshell and the kernel's timing varies, so a seed does not replay a run: ops.log says what was
 # done, and a state that is not clean is kept with the tools' outputs. OPS (default 300) operations;
-# DEVICES 1 (default) or 2 (RAID profiles, checked through loop devices, as btrfs check finds a
-# set's other members only among block devices). Needs root, loop devices, btrfs-progs, xfsprogs
-# (xfs_io), attr, fsverity. ONDISK (default target/release/ondisk); ONDISK_BTRFS_NEWER names an
+# DEVICES 1 (default) to 4 (RAID profiles, devices added, removed and replaced; checked through
+# loop devices, as btrfs check finds a set's other members only among block devices). Needs root,
+# loop devices, btrfs-progs, xfsprogs (xfs_io), attr, fsverity. ONDISK (default target/release/ondisk); ONDISK_BTRFS_NEWER names an
 # unpacked newer btrfs-progs (bin/btrfs, sbin/mkfs.btrfs; default target/btrfs-progs-newer, which
 # .ci/run makes). WORK (default /tmp/ondisk-workloads) holds each seed's folder: ops.log, and for a
 # state that is not clean to all three (every state with KEEP=1), its image(s) and each tool's
@@ -36,12 +36,16 @@ pick() { local a=("$@"); echo "${a[$((RANDOM % ${#a[@]}))]}"; }
 log() { echo "$*" >> "$W/ops.log"; }
 
 rm -rf "$W"; mkdir -p "$W/mnt"
-imgs=("$W/dev1.img")
-[ "$devices" = 2 ] && imgs+=("$W/dev2.img")
-truncate -s "$(pick 700M 1G 2G)" "${imgs[@]}"
-if [ "$devices" = 2 ]; then
+imgs=()
+for k in $(seq "$devices"); do imgs+=("$W/dev$k.img"); done
+size=$(pick 700M 1G 2G)
+truncate -s "$size" "${imgs[@]}"
+if [ "$devices" -gt 1 ]; then
     mk=$NEW/sbin/mkfs.btrfs
-    read -ra mkopts <<< "$(pick "-m raid1 -d raid1" "-m raid1 -d single" "-m raid1 -d raid0" "-m dup -d raid1" "-m raid1 -d raid5" "-m raid1 -d raid1 -O block-group-tree")"
+    profiles=("-m raid1 -d raid1" "-m raid1 -d single" "-m raid1 -d raid0" "-m dup -d raid1" "-m raid1 -d raid5" "-m raid1 -d raid1 -O block-group-tree")
+    [ "$devices" -ge 3 ] && profiles+=("-m raid1c3 -d raid1c3" "-m raid1c3 -d raid6" "-m raid1 -d raid5")
+    [ "$devices" -ge 4 ] && profiles+=("-m raid1c4 -d raid10" "-m raid10 -d raid10" "-m raid1c3 -d raid6")
+    read -ra mkopts <<< "$(pick "${profiles[@]}")"
 else
     # 6.2 names the free space tree a runtime feature and knows no block group tree.
     mk=$(pick /sbin/mkfs.btrfs "$NEW/sbin/mkfs.btrfs")
@@ -68,6 +72,11 @@ mopts=$(pick "" "compress=zstd" "compress=lzo" "compress-force=zlib" "nodatacow"
 [[ " ${mkopts[*]} " == *" ^free-space-tree"* ]] && mopts="${mopts:+$mopts,}space_cache=v1"
 M=$W/mnt
 release() { for l in "${loops[@]}"; do losetup -d "$l"; done; }
+# A new empty device for `device add` and `replace`, and the files of the filesystem's members
+# now (through `filesystem show`: a replaced or removed device is no longer one).
+spare() { local f=$W/dev$(( ${#all_imgs[@]} + 1 )).img; truncate -s "$size" "$f"; all_imgs+=("$f"); l=$(losetup -f --show "$f"); loops+=("$l"); }
+members() { local l; for l in $(btrfs filesystem show "$M" | grep -o '/dev/loop[0-9]*'); do losetup -n -O BACK-FILE "$l"; done; }
+all_imgs=("${imgs[@]}")
 mount ${mopts:+-o "$mopts"} "${loops[0]}" "$M" || { echo "$seed mount failed: $mopts"; release; exit 1; }
 log "mount $mopts"
 subs=("$M")
@@ -81,7 +90,7 @@ filler() { head -c "$1" /dev/zero | tr '\0' "$2"; }
 
 for _ in $(seq "$ops"); do
   f=; g=; s=
-  case $(r 36) in
+  case $(r 39) in
     0|1|2) f=$(newname); sz=$(pick 0 1 100 2000 4095 4096 5000 65536 300000 1048576 3000000 9000000)
        case $(r 3) in 0) head -c "$sz" /dev/urandom;; 1) head -c "$sz" /dev/zero;; 2) yes "line $RANDOM of text" | head -c "$sz";; esac > "$f"
        files+=("$f"); log "write $f $sz";;
@@ -125,6 +134,9 @@ for _ in $(seq "$ops"); do
     32) f=$(newname); xfs_io -f -c "pwrite 0 $(( ($(r 8) + 1) * 131072 ))" -c "fpunch 4096 8192" "$f" && files+=("$f"); log "punched $f";;
     34) d=$(pick "${subs[@]}")/many$(r 3); mkdir -p "$d"; for k in $(seq 400); do echo "$k" > "$d/entry-with-a-longer-name-$RANDOM$k"; done; log "400 names in $d";;
     35) [ -d "$M/ext2_saved" ] && btrfs subvolume delete "$M/ext2_saved"; log "ext2_saved deleted";;
+    36) [ "$devices" -gt 1 ] && { spare; btrfs device add -f "$l" "$M"; log "device add $l"; };;
+    37) [ "$devices" -gt 1 ] && { btrfs device remove "$(pick $(btrfs filesystem show "$M" | awk '/devid/ {print $2}'))" "$M"; log "device remove"; };;
+    38) [ "$devices" -gt 1 ] && { spare; btrfs replace start -B -f "$(pick $(btrfs filesystem show "$M" | awk '/devid/ {print $2}'))" "$l" "$M"; log "replace with $l"; };;
     33) f=$(newname); xfs_io -f -c "falloc 0 1M" -c "pwrite 65536 4096" "$f" && files+=("$f"); log "preallocated $f";;
   esac >/dev/null 2>&1
 done
@@ -136,34 +148,44 @@ if [ "$(r 3)" = 0 ]; then
   sync
   for _ in 1 2 3; do f=$(newname); head -c "$(pick 100 5000 200000)" /dev/urandom > "$f"; xfs_io -c fsync "$f"; files+=("$f"); done
   f=$(somefile) && xfs_io -c "pwrite -S 9 0 8192" -c fsync "$f"
-  for i in "${!imgs[@]}"; do cp --sparse=always "${imgs[$i]}" "$W/logged.$i.img"; done
+  mapfile -t imgs < <(members); for i in "${!imgs[@]}"; do cp --sparse=always "${imgs[$i]}" "$W/logged.$i.img"; done
   logged=1; log "fsynced after the last commit, copied"
 fi >/dev/null 2>&1
-# Work in flight at the freeze: a paused balance, or subvolumes the cleaner is dropping.
+# Work in flight at the freeze: a paused balance, or subvolumes the cleaner is dropping. (Not a
+# running replace: it copies and swaps devices outside the transactions a freeze holds back, so
+# the copies would not be one moment's.)
 case $(r 3) in
   0) btrfs balance start --bg --full-balance "$M"; sleep "0.$(r 10)"; btrfs balance pause "$M"; log "balance paused";;
   1) for s in "${subs[@]:1:2}"; do btrfs property set -f "$s" ro false; btrfs subvolume delete "$s"; log "deleted at the freeze $s"; done;;
 esac >/dev/null 2>&1
 sleep "0.$(r 10)"
+mapfile -t imgs < <(members)
 fsfreeze -f "$M" && for i in "${!imgs[@]}"; do cp --sparse=always "${imgs[$i]}" "$W/frozen.$i.img"; done
 fsfreeze -u "$M"
 exec 3<&-
+mapfile -t imgs < <(members)
 umount "$M" || { sleep 2; umount "$M"; }
 release
 for i in "${!imgs[@]}"; do mv "${imgs[$i]}" "$W/final.$i.img"; done
+rm -f "${all_imgs[@]}"
 
 check() { # STATE: the three checkers on the images of one state
-  local state=$1 paths=("$W/$1".*.img) l=() o p n oc pc nc
+  local state=$1 paths=() l=() o p n oc pc nc lm=
+  # The devices that carry a superblock, as a user would give them.
+  for i in "$W/$1".*.img; do [ "$(dd if="$i" bs=8 skip=8200 count=1 2>/dev/null)" = _BHRfS_M ] && paths+=("$i"); done
   o=$(timeout 600 "$ONDISK" check "${paths[@]}" 2>&1); oc=$?
   for i in "${paths[@]}"; do l+=("$(losetup -f --show "$i")"); done
   btrfs device scan "${l[@]}" >/dev/null 2>&1
   p=$(timeout 600 btrfs check --readonly "${l[0]}" 2>&1); pc=$?
   n=$(timeout 600 "$NEW/bin/btrfs" check --readonly "${l[0]}" 2>&1); nc=$?
+  # Where the original mode fails, what lowmem mode says: the original mode fails silently
+  # ("errors found in fs roots" alone) on orphan inodes in leaves a snapshot shares.
+  [ $pc != 0 ] && { timeout 600 btrfs check --readonly --mode=lowmem "${l[0]}" >/dev/null 2>&1; lm=" lowmem62=$?"; }
   for x in "${l[@]}"; do losetup -d "$x"; done
   local totals; totals=$(tail -1 <<< "$o")
-  echo "$seed $state ondisk=$oc progs62=$pc newer=$nc | $totals | $(grep -E '^[a-z]+\.[a-z_0-9]+ \((error|warning)' <<< "$o" | cut -d' ' -f1 | tr '\n' ' ')"
+  echo "$seed $state ondisk=$oc progs62=$pc newer=$nc$lm | $totals | $(grep -E '^[a-z]+\.[a-z_0-9]+ \((error|warning)' <<< "$o" | cut -d' ' -f1 | tr '\n' ' ')"
   if [ -z "${KEEP:-}" ] && [ $oc = 0 ] && [ $pc = 0 ] && [ $nc = 0 ] && [[ $totals == *" 0 warnings"* ]]; then
-      rm -f "${paths[@]}"
+      rm -f "$W/$state".*.img
   else
       echo "$o" > "$W/$state.ondisk"; echo "$p" > "$W/$state.progs62"; echo "$n" > "$W/$state.newer"
   fi
