@@ -20,6 +20,9 @@
 # output. A kept image is a base for the differential: ONDISK_DIFF_IMAGE in
 # tests/btrfs_differential.rs.
 #
+# File data is verified against its checksums by all three (--check-data-csum): every extent a
+# committed tree names was written before the commit.
+#
 # Prints one line per state: SEED STATE ondisk=EXIT progs62=EXIT newer=EXIT | ondisk's totals |
 # its error and warning kinds.
 set -u
@@ -173,11 +176,11 @@ check() { # STATE: the three checkers on the images of one state
   local state=$1 paths=() l=() o p n oc pc nc lm=
   # The devices that carry a superblock, as a user would give them.
   for i in "$W/$1".*.img; do [ "$(dd if="$i" bs=8 skip=8200 count=1 2>/dev/null)" = _BHRfS_M ] && paths+=("$i"); done
-  o=$(timeout 600 "$ONDISK" check "${paths[@]}" 2>&1); oc=$?
+  o=$(timeout 600 "$ONDISK" check --check-data-csum "${paths[@]}" 2>&1); oc=$?
   for i in "${paths[@]}"; do l+=("$(losetup -f --show "$i")"); done
   btrfs device scan "${l[@]}" >/dev/null 2>&1
-  p=$(timeout 600 btrfs check --readonly "${l[0]}" 2>&1); pc=$?
-  n=$(timeout 600 "$NEW/bin/btrfs" check --readonly "${l[0]}" 2>&1); nc=$?
+  p=$(timeout 600 btrfs check --readonly --check-data-csum "${l[0]}" 2>&1); pc=$?
+  n=$(timeout 600 "$NEW/bin/btrfs" check --readonly --check-data-csum "${l[0]}" 2>&1); nc=$?
   # Where the original mode fails, what lowmem mode says: the original mode fails silently
   # ("errors found in fs roots" alone) on orphan inodes in leaves a snapshot shares.
   [ $pc != 0 ] && { timeout 600 btrfs check --readonly --mode=lowmem "${l[0]}" >/dev/null 2>&1; lm=" lowmem62=$?"; }

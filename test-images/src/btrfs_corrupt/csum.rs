@@ -137,6 +137,12 @@ fn raid5_flip(i: &Img, parity: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// Flips the parity byte of a checksummed RAID5 data byte, the data left as it was.
+fn raid5_flip_parity(i: &Img) -> Result<(), Error> {
+    let (_, (pdev, pp)) = i.raid5(checksummed_sector(i)? + 10)?;
+    i.flip_at(pdev, pp)
+}
+
 /// Rewrites the first cache entry that follows allocated space as `f(offset, bytes)` says, and
 /// the page's crc.
 fn cache_entry_edit(i: &Img, f: impl Fn(u64, u64) -> (u64, u64)) -> Result<(), Error> {
@@ -365,6 +371,13 @@ pub(super) fn rows() -> Vec<Corruption> {
             .why("the parity rebuilds the sector (the kernel repairs it on read): a warning"),
         row("raid5-data-and-parity-bad", DataCsum, Base::KRaid5, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid5_flip(i, true))
             .data_csum(1, 0),
+        row("raid5-stale-parity", DataCsum, Base::KRaid5, &["btrfs.data_csum_mismatch", ORPHAN], |i| raid5_flip_parity(i))
+            .data_csum(0, 2)
+            .args(&["--check-data-csum", "--all-copies"])
+            .why("one parity byte flipped, the data good, with --all-copies: the parity no longer rebuilds the sector at that offset of either data stripe of its row (k-raid5 has two per row), two warnings (scrub repairs parity; until then a failed device loses them)"),
+        row("raid5-stale-parity-unread", DataCsum, Base::KRaid5, &[ORPHAN], |i| raid5_flip_parity(i))
+            .data_csum(0, 0)
+            .why("the same without --all-copies: parity is read only when the data is bad, as the kernel reads"),
         row("log-csum-missing", Log, Base::KLogtree, &["btrfs.log_csum_missing", "btrfs.log_replay_pending", ORPHAN], |i| {
             let it = i
                 .items_of(TREE_LOG_OBJECTID, "EXTENT_CSUM")

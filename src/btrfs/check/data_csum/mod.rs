@@ -6,7 +6,8 @@
 //! few megabytes that worker threads verify (`verify.rs`), the data of the units queued ahead
 //! announced to the kernel. A sector with one bad copy and a good mirror is a warning (the
 //! kernel repairs it on read); so is a bad RAID5/6 data sector that the P parity and the other
-//! data stripes of its row rebuild; every copy bad is an error. Runs of consecutive sectors in
+//! data stripes of its row rebuild, and with `--all-copies` a good one they do not rebuild
+//! (stale parity, which scrub repairs); every copy bad is an error. Runs of consecutive sectors in
 //! the same state make one finding. Metadumps hold no data: skipped with an info.
 
 mod verify;
@@ -150,6 +151,6 @@ impl Family for DataCsum {
             report.push(Finding::new(&DATA_CSUM_SKIPPED, format!("sectorsize {ss} is not one btrfs uses: data not verified")));
             return;
         }
-        verify::verify_all(fs, csum, ss, &self.leaves).report(report);
+        verify::verify_all(fs, csum, ss, &self.leaves, cx.all_copies).report(report);
     }
 }

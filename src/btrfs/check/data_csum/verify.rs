@@ -39,7 +39,7 @@ struct Unit {
 }
 
 /// Verifies every sector the csum items of these leaves cover.
-pub(super) fn verify_all(fs: &Filesystem, csum: CsumType, ss: u64, leaves: &[u64]) -> Runs {
+pub(super) fn verify_all(fs: &Filesystem, csum: CsumType, ss: u64, leaves: &[u64], all_copies: bool) -> Runs {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
     std::thread::scope(|s| {
         let (unit_tx, unit_rx) = sync_channel::<Unit>(QUEUED);
@@ -51,7 +51,7 @@ pub(super) fn verify_all(fs: &Filesystem, csum: CsumType, ss: u64, leaves: &[u64
             let (unit_rx, runs_tx) = (Arc::clone(&unit_rx), runs_tx.clone());
             s.spawn(move || {
                 while let Some(unit) = next_unit(&unit_rx) {
-                    if runs_tx.send((unit.index, verify_unit(fs, csum, ss, &unit))).is_err() {
+                    if runs_tx.send((unit.index, verify_unit(fs, csum, ss, &unit, all_copies))).is_err() {
                         return;
                     }
                 }
@@ -166,8 +166,10 @@ impl Cutter<'_, '_> {
     }
 }
 
-/// Verifies one unit's sectors against every copy.
-fn verify_unit(fs: &Filesystem, csum: CsumType, ss: u64, unit: &Unit) -> Runs {
+/// Verifies one unit's sectors against every copy, and with `all_copies` a RAID5/6 data sector's
+/// rebuild from its row's parity too, as scrub does: stale parity loses the sector to the next
+/// failure of its device. A bad rebuild counts as the copy after the stored ones.
+fn verify_unit(fs: &Filesystem, csum: CsumType, ss: u64, unit: &Unit, all_copies: bool) -> Runs {
     let cs = csum.size();
     let mut runs = Runs::default();
     for p in &unit.pieces {
@@ -189,6 +191,8 @@ fn verify_unit(fs: &Filesystem, csum: CsumType, ss: u64, unit: &Unit) -> Runs {
             // repaired by the kernel on read, like a bad mirror.
             if good == 0 && !bad.is_empty() && rebuild_raid56(fs, sector, ss).is_some_and(|d| csum.verify(stored, &d)) {
                 good += 1;
+            } else if all_copies && good > 0 && rebuild_raid56(fs, sector, ss).is_some_and(|d| !csum.verify(stored, &d)) {
+                bad.push(copies.len());
             }
             let state = match (good, bad.is_empty()) {
                 (0, true) => State::Unreadable,
