@@ -21,10 +21,12 @@
 # tests/btrfs_differential.rs.
 #
 # File data is verified against its checksums by all three (--check-data-csum): every extent a
-# committed tree names was written before the commit.
+# committed tree names was written before the commit. ondisk reads every copy (--all-copies):
+# every mirror of every tree block, and RAID5/6 data rebuilt from parity. Its dump is compared
+# with btrfs-progs 6.2's dump-tree, line for line (the number of lines that differ).
 #
-# Prints one line per state: SEED STATE ondisk=EXIT progs62=EXIT newer=EXIT | ondisk's totals |
-# its error and warning kinds.
+# Prints one line per state: SEED STATE ondisk=EXIT progs62=EXIT newer=EXIT [lowmem62=EXIT]
+# dump-diff=LINES | ondisk's totals | its error and warning kinds.
 set -u
 seed=${1:?usage: run.sh SEED [OPS] [DEVICES]}
 ops=${2:-300}
@@ -176,18 +178,21 @@ check() { # STATE: the three checkers on the images of one state
   local state=$1 paths=() l=() o p n oc pc nc lm=
   # The devices that carry a superblock, as a user would give them.
   for i in "$W/$1".*.img; do [ "$(dd if="$i" bs=8 skip=8200 count=1 2>/dev/null)" = _BHRfS_M ] && paths+=("$i"); done
-  o=$(timeout 600 "$ONDISK" check --check-data-csum "${paths[@]}" 2>&1); oc=$?
+  o=$(timeout 600 "$ONDISK" check --check-data-csum --all-copies "${paths[@]}" 2>&1); oc=$?
   for i in "${paths[@]}"; do l+=("$(losetup -f --show "$i")"); done
   btrfs device scan "${l[@]}" >/dev/null 2>&1
   p=$(timeout 600 btrfs check --readonly --check-data-csum "${l[0]}" 2>&1); pc=$?
   n=$(timeout 600 "$NEW/bin/btrfs" check --readonly --check-data-csum "${l[0]}" 2>&1); nc=$?
+  # ondisk dump against btrfs-progs 6.2's dump-tree, whose first line is its version banner.
+  local dump
+  dump=$(diff <(timeout 600 btrfs inspect-internal dump-tree "${l[0]}" 2>&1 | tail -n +2) <(timeout 600 "$ONDISK" dump "${paths[@]}" 2>&1) | grep -c '^[<>]')
   # Where the original mode fails, what lowmem mode says: the original mode fails silently
   # ("errors found in fs roots" alone) on orphan inodes in leaves a snapshot shares.
   [ $pc != 0 ] && { timeout 600 btrfs check --readonly --mode=lowmem "${l[0]}" >/dev/null 2>&1; lm=" lowmem62=$?"; }
   for x in "${l[@]}"; do losetup -d "$x"; done
   local totals; totals=$(tail -1 <<< "$o")
-  echo "$seed $state ondisk=$oc progs62=$pc newer=$nc$lm | $totals | $(grep -E '^[a-z]+\.[a-z_0-9]+ \((error|warning)' <<< "$o" | cut -d' ' -f1 | tr '\n' ' ')"
-  if [ -z "${KEEP:-}" ] && [ $oc = 0 ] && [ $pc = 0 ] && [ $nc = 0 ] && [[ $totals == *" 0 warnings"* ]]; then
+  echo "$seed $state ondisk=$oc progs62=$pc newer=$nc$lm dump-diff=$dump | $totals | $(grep -E '^[a-z]+\.[a-z_0-9]+ \((error|warning)' <<< "$o" | cut -d' ' -f1 | tr '\n' ' ')"
+  if [ -z "${KEEP:-}" ] && [ $oc = 0 ] && [ $pc = 0 ] && [ $nc = 0 ] && [ "$dump" = 0 ] && [[ $totals == *" 0 warnings"* ]]; then
       rm -f "$W/$state".*.img
   else
       echo "$o" > "$W/$state.ondisk"; echo "$p" > "$W/$state.progs62"; echo "$n" > "$W/$state.newer"
