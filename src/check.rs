@@ -21,8 +21,9 @@ pub struct CheckOptions {
     /// Verify file data against the checksum tree (btrfs `--check-data-csum`).
     pub check_data_csum: bool,
     /// Verify every copy (DUP, RAID1*, RAID10 mirrors) of every tree block, not only the one a
-    /// read settles on. Off by default: like the kernel and btrfs check, a mirror is read when
-    /// the first copy is bad, which keeps a check at one read per block.
+    /// read settles on, and with `check_data_csum` each RAID5/6 data sector's rebuild from its
+    /// row's parity. Off by default: like the kernel, a mirror or the parity is read when the
+    /// first copy is bad, which keeps a check at one read per block.
     pub all_copies: bool,
     /// How to open the images.
     pub open: OpenOptions,

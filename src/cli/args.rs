@@ -139,7 +139,8 @@ pub struct CheckArgs {
     /// Verify file data against the checksums (btrfs).
     #[arg(long)]
     pub check_data_csum: bool,
-    /// Verify every copy of every tree block (btrfs DUP/RAID mirrors), not only the first good one.
+    /// Verify every copy of every tree block (btrfs DUP/RAID mirrors), not only the first good one;
+    /// with --check-data-csum, also RAID5/6 data rebuilt from its parity.
     #[arg(long)]
     pub all_copies: bool,
 }
