@@ -185,7 +185,8 @@ check() { # STATE: the three checkers on the images of one state
   n=$(timeout 600 "$NEW/bin/btrfs" check --readonly --check-data-csum "${l[0]}" 2>&1); nc=$?
   # ondisk dump against btrfs-progs 6.2's dump-tree, whose first line is its version banner.
   local dump
-  dump=$(diff <(timeout 600 btrfs inspect-internal dump-tree "${l[0]}" 2>&1 | tail -n +2) <(timeout 600 "$ONDISK" dump "${paths[@]}" 2>&1) | grep -c '^[<>]')
+  diff <(timeout 600 btrfs inspect-internal dump-tree "${l[0]}" 2>&1 | tail -n +2) <(timeout 600 "$ONDISK" dump "${paths[@]}" 2>&1) > "$W/$state.dump-diff"
+  dump=$(grep -c '^[<>]' "$W/$state.dump-diff")
   # Where the original mode fails, what lowmem mode says: the original mode fails silently
   # ("errors found in fs roots" alone) on orphan inodes in leaves a snapshot shares.
   [ $pc != 0 ] && { timeout 600 btrfs check --readonly --mode=lowmem "${l[0]}" >/dev/null 2>&1; lm=" lowmem62=$?"; }
@@ -193,7 +194,7 @@ check() { # STATE: the three checkers on the images of one state
   local totals; totals=$(tail -1 <<< "$o")
   echo "$seed $state ondisk=$oc progs62=$pc newer=$nc$lm dump-diff=$dump | $totals | $(grep -E '^[a-z]+\.[a-z_0-9]+ \((error|warning)' <<< "$o" | cut -d' ' -f1 | tr '\n' ' ')"
   if [ -z "${KEEP:-}" ] && [ $oc = 0 ] && [ $pc = 0 ] && [ $nc = 0 ] && [ "$dump" = 0 ] && [[ $totals == *" 0 warnings"* ]]; then
-      rm -f "$W/$state".*.img
+      rm -f "$W/$state".*.img "$W/$state.dump-diff"
   else
       echo "$o" > "$W/$state.ondisk"; echo "$p" > "$W/$state.progs62"; echo "$n" > "$W/$state.newer"
   fi
