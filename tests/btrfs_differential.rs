@@ -28,6 +28,7 @@ use ondisk_layouts::btrfs::consts::TREE_LOG_OBJECTID;
 use ondisk_test_images::btrfs_corrupt::image::{check, BaseImage, Copies};
 use ondisk_test_images::btrfs_corrupt::{Base, Found};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -120,7 +121,7 @@ fn known(kind: &str, in_log: bool, sharing: bool) -> bool {
 }
 
 /// Whether `btrfs check --mode=lowmem` fails the image (`None`: it crashed or hung).
-fn lowmem_fails(btrfs: &std::path::Path, paths: &[std::path::PathBuf]) -> Option<bool> {
+fn lowmem_fails(btrfs: &Path, paths: &[PathBuf]) -> Option<bool> {
     let run = common::run_with_timeout(Command::new(btrfs).args(["check", "--readonly", "--mode=lowmem"]).args(paths), Duration::from_secs(60));
     match run.code {
         Some(0) => Some(false),
@@ -140,7 +141,6 @@ fn sharing_nodes(records: &[serde_json::Value]) -> HashSet<u64> {
     }
     parents.into_values().filter(|p| p.len() > 1).flatten().collect()
 }
-
 
 /// Where the superblock's magic lies.
 const MAGIC_AT: usize = 0x40;
@@ -182,13 +182,13 @@ fn differential_newer(base: Base, target: Target, seed: u64, rounds: usize) {
 #[test]
 #[ignore = "a campaign on the image ONDISK_DIFF_IMAGE names"]
 fn mutated_image_of_your_own_agrees_with_btrfs_check() {
-    let img = std::path::PathBuf::from(std::env::var_os("ONDISK_DIFF_IMAGE").expect("ONDISK_DIFF_IMAGE names an image"));
-    let btrfs = std::env::var_os("ONDISK_BTRFS_NEWER").filter(|r| !r.is_empty()).map_or("btrfs".into(), |r| std::path::PathBuf::from(r).join("bin/btrfs"));
-    let clean = ondisk_test_images::btrfs_corrupt::image::BaseImage::open(&tools(), vec![img.clone()]).expect("the image");
+    let img = PathBuf::from(std::env::var_os("ONDISK_DIFF_IMAGE").expect("ONDISK_DIFF_IMAGE names an image"));
+    let btrfs = std::env::var_os("ONDISK_BTRFS_NEWER").filter(|r| !r.is_empty()).map_or("btrfs".into(), |r| PathBuf::from(r).join("bin/btrfs"));
+    let clean = BaseImage::open(&tools(), vec![img.clone()]).expect("the image");
     differential_with(btrfs, &img.display().to_string(), &clean, Target::Block, 0xd1ff_00ff, 300);
 }
 
-fn differential_with(btrfs: std::path::PathBuf, name: &str, clean: &BaseImage, target: Target, seed: u64, rounds: usize) {
+fn differential_with(btrfs: PathBuf, name: &str, clean: &BaseImage, target: Target, seed: u64, rounds: usize) {
     let (seed, rounds) = mutate::campaign(seed, rounds);
     let dir = tempfile::tempdir().expect("tempdir");
     let blocks: Vec<u64> = clean.records.iter().filter(|v| v["type"] == "node").filter_map(|v| v["bytenr"].as_u64()).collect();
@@ -289,7 +289,7 @@ fn differential_with(btrfs: std::path::PathBuf, name: &str, clean: &BaseImage, t
         // ONDISK_DIFF_KEEP=DIR keeps the images of rounds that break a rule, for a look by hand,
         // in DIR/BASE-ROUND/: sparse copies (k-spacecache-v1 is a 4 GiB file of 160 KiB data).
         if let (Some(keep), true) = (std::env::var("ONDISK_DIFF_KEEP").ok(), broken.last().is_some_and(|b| b.starts_with(&what))) {
-            let to = std::path::Path::new(&keep).join(format!("{}-{round}", name.trim_start_matches('/').replace('/', "_")));
+            let to = Path::new(&keep).join(format!("{}-{round}", name.trim_start_matches('/').replace('/', "_")));
             std::fs::create_dir_all(&to).unwrap_or_else(|e| panic!("keep {}: {e}", to.display()));
             img.copy_to(&to).unwrap_or_else(|e| panic!("keep {}: {e}", to.display()));
         }

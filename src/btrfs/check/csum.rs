@@ -47,7 +47,6 @@ crate::declare_kinds! {
         "a file extent in a log tree has csums neither in the log nor in the csum tree (csum missing in log)";
 }
 
-
 /// One logged extent that needs csums: its range and where it was logged.
 struct LoggedExtent {
     range: Range,
