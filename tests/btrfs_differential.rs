@@ -18,7 +18,10 @@
 //! the block and the edits to reproduce it. `ONDISK_FUZZ_SEED` / `ONDISK_FUZZ_ROUNDS` as in
 //! tests/btrfs_fuzz.rs run a longer campaign. The `btrfs` found first in PATH is the one compared;
 //! the `_newer_` tests compare with the one `ONDISK_BTRFS_NEWER` names as well. The rules hold for
-//! btrfs-progs 6.14 (12,000 rounds, seed 6140, with bookworm-backports' build first in PATH).
+//! btrfs-progs 6.14 (12,000 rounds, seed 6140, with bookworm-backports' build first in PATH) and
+//! 7.3 (`--ignored` with `ONDISK_DIFF_IMAGE`, 1,500 rounds each, seed 7300, on k-bgt, k-squota,
+//! k-devel-defaults and k-spacecache-v1: 7.3 calls k-rich and k-logtree corrupt for the free
+//! space entries mkfs 6.2 leaves, `btrfs.free_space_orphan`).
 
 mod common;
 
