@@ -1,5 +1,5 @@
 #!/bin/bash
-# Unpacks Debian unstable's btrfs-progs (the newest packaged: 7.3 in November 2026) into DIR,
+# Unpacks Debian unstable's amd64 btrfs-progs (the newest packaged: 7.3 in November 2026) into DIR,
 # with the libraries it runs on, for ONDISK_BTRFS_NEWER=DIR: DIR/bin/btrfs and
 # DIR/sbin/mkfs.btrfs run it through unstable's own loader, so a stable release whose C library
 # is older than the one it was built against can run it. Nothing is installed: apt works from a
