@@ -9,6 +9,10 @@
 //!   and writes one with `btrfs-corrupt NAME OUT.img` to reproduce it by hand);
 //! - [`hammer`]: a HAMMER image builder (newfs_hammer's layout, then population);
 //! - [`hammer_corrupt`]: named HAMMER corruptions with the kinds each must produce.
+//!
+//! The crate does not depend on `ondisk`, the code under test: it computes the checksums it
+//! writes (crc32c, xxhash64, sha256, blake2b, HAMMER's crc32) with the libraries directly, so a
+//! checksum bug in ondisk cannot make the images it is tested on agree with it.
 
 pub mod btrfs_corrupt;
 pub mod btrfs_matrix;
